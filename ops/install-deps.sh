@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Parley builds and tests with. Safe to run repeatedly:
+# it only calls apt-get when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang libclang-rt-14-dev
+  libcaf-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  librocksdb-dev
+  libflatbuffers-dev flatbuffers-compiler
+  libssl-dev ca-certificates openssl
+  libsimdjson-dev
+  libbenchmark-dev libgtest-dev libgmock-dev
+  prometheus-cpp-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

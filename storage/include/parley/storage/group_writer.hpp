@@ -1,0 +1,105 @@
+#pragma once
+/// Group commit: many concurrent appenders, one WriteBatch and one WAL fsync per group
+/// of appends. A dedicated thread takes everything that accumulated while the previous
+/// commit ran, checks dedup guards, writes it as one batch and then tells each appender
+/// its outcome. Batch size adapts to load: one append at low load (lowest latency),
+/// hundreds under a flood (highest throughput).
+///
+/// Durability: with `sync` (Parley's `--durability sync`) no callback reports `ok`
+/// before the batch's fsync has returned.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/result.hpp"
+#include "parley/storage/store.hpp"
+
+namespace parley::storage {
+
+/// A dedup guard: the group commits only if `key` is absent from `fam` (or expired),
+/// both in the database and among the earlier groups of the same batch. Check and insert
+/// happen in the one writer thread, so they are atomic without locks.
+struct guard {
+  family fam = family::dedup;
+  std::string key;
+};
+
+/// Records that must be stored together, atomically, or not at all.
+struct write_group {
+  std::vector<write_op> ops;
+  std::vector<guard> if_absent;
+};
+
+/// What happened to one submitted group.
+struct commit_outcome {
+  errc code = errc::ok;         ///< ok, duplicate, or the error that failed the batch
+  std::size_t guard_index = 0;  ///< for duplicate: which guard matched
+  std::string existing;         ///< for duplicate: the stored body under that guard key
+};
+
+/// Called exactly once per accepted group, on the writer thread. Must be quick and must
+/// not block (post the answer elsewhere).
+using commit_callback = std::function<void(commit_outcome)>;
+
+/// Figures of one commit, for metrics.
+struct commit_stats {
+  std::size_t groups = 0;      ///< groups in the batch, duplicates included
+  std::size_t duplicates = 0;  ///< groups refused by a guard
+  std::size_t records = 0;     ///< ops written
+  std::size_t bytes = 0;       ///< bytes written (keys + values)
+  std::chrono::nanoseconds write_time{0};  ///< the WriteBatch call, fsync included
+  bool ok = true;
+};
+
+struct group_writer_options {
+  bool sync = true;                       ///< fsync the WAL before reporting durable
+  std::size_t max_pending_groups = 65'536;///< queue bound: submit answers overloaded past it
+  std::size_t max_batch_groups = 4'096;   ///< at most this many groups per WriteBatch
+  std::function<void(const commit_stats&)> on_commit;  ///< metrics hook (writer thread)
+};
+
+/// The group-commit writer. Thread-safe `submit`; owns one thread from construction
+/// until `stop()` (or destruction), which commits everything already accepted first.
+class group_writer {
+ public:
+  group_writer(store& db, group_writer_options options);
+  ~group_writer();
+  group_writer(const group_writer&) = delete;
+  group_writer& operator=(const group_writer&) = delete;
+
+  /// Encodes (and seals) the group on the caller's thread and queues it. On success the
+  /// callback will be called exactly once; on error (overloaded, shutting_down, or an
+  /// encoding error) it is never called and nothing is written.
+  [[nodiscard]] status submit(write_group group, commit_callback done);
+
+  /// Stops taking work, commits what was accepted, joins the thread. Idempotent.
+  void stop();
+
+  [[nodiscard]] std::size_t pending() const;
+  [[nodiscard]] bool sync() const noexcept { return options_.sync; }
+
+ private:
+  struct queued {
+    std::vector<encoded_op> ops;
+    std::vector<guard> if_absent;
+    commit_callback done;
+  };
+  void run();
+  void commit(std::vector<queued>& batch);
+
+  store& db_;
+  group_writer_options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<queued> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace parley::storage

@@ -1,0 +1,145 @@
+#pragma once
+/// The store: Parley's one RocksDB instance with the column families of DESIGN.md, the
+/// record envelope (creation time + optionally sealed body), per-tenant data keys and a
+/// small typed API. Thread-safe: any thread may read; writes go through `write()` (direct,
+/// for rare admin mutations) or a `group_writer` (the hot path).
+///
+/// Every call here may block on disk: call it from the storage writer thread or a reader
+/// pool, never from an Asio I/O thread or CAF's shared scheduler.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/result.hpp"
+#include "parley/storage/crypto.hpp"
+#include "parley/storage/families.hpp"
+#include "parley/storage/retention.hpp"
+
+namespace parley::storage {
+
+/// How to open a store. `retention` is required.
+struct store_options {
+  std::string path;                                  ///< directory, created if missing
+  aead_key master_key;                               ///< wraps the tenant data keys
+  std::shared_ptr<const retention_policy> retention; ///< also supplies the clock
+  std::size_t block_cache_bytes = 64u << 20;
+  /// Files older than this are recompacted even if nothing else would touch them, so
+  /// expired records are physically removed within (retention + this) at most.
+  std::uint64_t periodic_compaction_seconds = 24 * 3600;
+};
+
+/// A record as read back: key, creation time, plaintext body.
+struct record {
+  std::string key;
+  std::int64_t created_at_ms = 0;
+  std::string body;
+};
+
+/// One write. `seal` encrypts `body` under the key's tenant data key (the family must
+/// be tenant-scoped); `created_at_ms` 0 means "now" by the retention clock.
+struct write_op {
+  family fam = family::meta;
+  std::string key;
+  std::string body;
+  bool erase = false;
+  bool seal = false;
+  std::int64_t created_at_ms = 0;
+
+  static write_op put(family f, std::string key, std::string body, bool sealed = false) {
+    return write_op{f, std::move(key), std::move(body), false, sealed, 0};
+  }
+  static write_op remove(family f, std::string key) {
+    return write_op{f, std::move(key), {}, true, false, 0};
+  }
+};
+
+/// A write op already turned into its stored bytes (envelope, sealed if asked).
+struct encoded_op {
+  family fam = family::meta;
+  std::string key;
+  std::string value;  ///< empty for erase
+  bool erase = false;
+};
+
+class scan_cursor;
+
+class store {
+ public:
+  /// Opens (creating if needed) the store at options.path. io_error with RocksDB's
+  /// reason when the directory is unusable or locked by another process.
+  [[nodiscard]] static result<std::unique_ptr<store>> open(store_options options);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // ---- encoding -----------------------------------------------------------------
+  /// Builds the stored value of `op` (envelope, seal). Pure CPU; any thread.
+  [[nodiscard]] result<encoded_op> encode(write_op op) const;
+  /// Reads a stored value back: expired if past retention, key_destroyed if the tenant
+  /// key is gone, corruption if the bytes or the seal do not check out.
+  [[nodiscard]] result<record> decode(family f, std::string_view key, std::string_view value) const;
+
+  // ---- writes -------------------------------------------------------------------
+  /// Writes all ops as one atomic batch; with `sync` the WAL is fsync'd before return.
+  [[nodiscard]] status write(std::span<const write_op> ops, bool sync);
+  /// Writes already-encoded ops as one atomic batch.
+  [[nodiscard]] status write_encoded(std::span<const encoded_op> ops, bool sync);
+
+  // ---- reads --------------------------------------------------------------------
+  /// Point lookup. not_found when absent or expired.
+  [[nodiscard]] result<record> get(family f, std::string_view key) const;
+  /// Point lookups of many keys in one call (bloom filters make misses cheap).
+  [[nodiscard]] std::vector<result<record>> multi_get(family f, std::span<const std::string> keys) const;
+  /// Up to `limit` records with keys starting with `prefix` and below `before_key`
+  /// (empty: from the end), newest (largest key) first. Expired records are skipped.
+  [[nodiscard]] result<std::vector<record>> read_reverse(family f, std::string_view prefix,
+                                                         std::string_view before_key,
+                                                         std::size_t limit) const;
+  /// A forward cursor over every live record with `prefix`, on a consistent snapshot,
+  /// in constant memory (for export).
+  [[nodiscard]] std::unique_ptr<scan_cursor> scan(family f, std::string_view prefix) const;
+
+  // ---- tenant data keys ---------------------------------------------------------
+  /// Creates the tenant's data key if it has none (durably). Idempotent.
+  [[nodiscard]] status create_tenant_key(std::string_view tenant);
+  /// Destroys the tenant's data key (durably): every sealed record of the tenant is
+  /// unreadable from the moment this returns.
+  [[nodiscard]] status destroy_tenant_key(std::string_view tenant);
+  [[nodiscard]] bool has_tenant_key(std::string_view tenant) const;
+
+  // ---- maintenance --------------------------------------------------------------
+  /// Flushes memtables to SST files (the WAL already holds everything durable).
+  [[nodiscard]] status flush();
+  /// Compacts the whole family to the bottom level, running the TTL filter on all of it.
+  [[nodiscard]] status compact(family f);
+  /// Number of keys physically present with `prefix`, expired or not (for tests/ops).
+  [[nodiscard]] result<std::uint64_t> count_physical(family f, std::string_view prefix) const;
+  /// True while the database is open and usable.
+  [[nodiscard]] bool healthy() const noexcept;
+
+  [[nodiscard]] const retention_policy& retention() const noexcept;
+  [[nodiscard]] const std::string& path() const noexcept;
+
+  struct impl;  ///< RocksDB handles; defined in src/store_impl.hpp
+
+  [[nodiscard]] impl& internals() noexcept { return *impl_; }
+
+ private:
+  explicit store(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Forward iteration over a prefix on a snapshot. Not thread-safe; one user at a time.
+class scan_cursor {
+ public:
+  virtual ~scan_cursor() = default;
+  /// The next live record into `out`: true; false at the end or on error (see error()).
+  [[nodiscard]] virtual bool next(record& out) = 0;
+  /// Set when iteration stopped because of an error rather than the end.
+  [[nodiscard]] virtual const status& error() const noexcept = 0;
+};
+
+}  // namespace parley::storage

@@ -1,0 +1,149 @@
+#include "parley/storage/crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace parley::storage {
+namespace {
+
+struct cipher_ctx_deleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
+};
+
+// One context per thread, reset per use: EVP_CIPHER_CTX_new is an allocation we do not
+// want per record on the write path.
+EVP_CIPHER_CTX* thread_cipher_ctx() {
+  thread_local std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter> ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
+const EVP_CIPHER* aes_256_gcm() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+aead_key::~aead_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
+
+aead_key aead_key::random() {
+  aead_key key;
+  if (RAND_bytes(key.bytes_.data(), static_cast<int>(key.bytes_.size())) != 1) {
+    std::abort();  // no safe way to continue without randomness
+  }
+  return key;
+}
+
+result<aead_key> aead_key::from_bytes(std::string_view raw) {
+  if (raw.size() != aead_key_bytes) {
+    return make_error(errc::invalid_argument, "a key must be exactly 32 bytes");
+  }
+  aead_key key;
+  std::copy(raw.begin(), raw.end(), key.bytes_.begin());
+  return key;
+}
+
+result<aead_key> aead_key::from_base64(std::string_view text) {
+  auto raw = base64_decode(text);
+  if (!raw) return make_error(errc::invalid_argument, "the key is not valid base64");
+  auto key = from_bytes(*raw);
+  OPENSSL_cleanse(raw->data(), raw->size());
+  if (!key) return make_error(errc::invalid_argument, "the key must be base64 of exactly 32 bytes");
+  return key;
+}
+
+std::string aead_key::to_base64() const { return base64_encode(view()); }
+
+status seal(const aead_key& key, std::string_view aad, std::string_view plaintext, std::string& out) {
+  EVP_CIPHER_CTX* ctx = thread_cipher_ctx();
+  if (ctx == nullptr || aes_256_gcm() == nullptr) return make_error(errc::internal, "no AES-256-GCM");
+  std::size_t base = out.size();
+  out.resize(base + aead_nonce_bytes + plaintext.size() + aead_tag_bytes);
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data() + base);
+  if (RAND_bytes(nonce, static_cast<int>(aead_nonce_bytes)) != 1) std::abort();
+  auto* ciphertext = nonce + aead_nonce_bytes;
+  int len = 0;
+  bool ok = EVP_EncryptInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, nullptr) == 1 &&
+            EVP_EncryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx, ciphertext, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
+            EVP_EncryptFinal_ex(ctx, ciphertext + len, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(aead_tag_bytes),
+                                ciphertext + plaintext.size()) == 1;
+  if (!ok) {
+    out.resize(base);
+    return make_error(errc::internal, "AES-256-GCM seal failed");
+  }
+  return {};
+}
+
+status open(const aead_key& key, std::string_view aad, std::string_view sealed, std::string& out) {
+  if (sealed.size() < aead_overhead) return make_error(errc::corruption, "sealed value too short");
+  EVP_CIPHER_CTX* ctx = thread_cipher_ctx();
+  if (ctx == nullptr || aes_256_gcm() == nullptr) return make_error(errc::internal, "no AES-256-GCM");
+  const auto* nonce = bytes(sealed);
+  std::size_t text_len = sealed.size() - aead_overhead;
+  const auto* ciphertext = nonce + aead_nonce_bytes;
+  // EVP wants a mutable tag pointer; copy the 16 bytes rather than cast away const.
+  unsigned char tag[aead_tag_bytes];
+  std::copy(ciphertext + text_len, ciphertext + text_len + aead_tag_bytes, tag);
+  std::size_t base = out.size();
+  out.resize(base + text_len);
+  auto* plain = reinterpret_cast<unsigned char*>(out.data() + base);
+  int len = 0;
+  bool ok = EVP_DecryptInit_ex2(ctx, aes_256_gcm(), key.data(), nonce, nullptr) == 1 &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx, plain, &len, ciphertext, static_cast<int>(text_len)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(aead_tag_bytes), tag) == 1 &&
+            EVP_DecryptFinal_ex(ctx, plain + len, &len) == 1;
+  if (!ok) {
+    OPENSSL_cleanse(out.data() + base, text_len);
+    out.resize(base);
+    return make_error(errc::corruption, "sealed value failed authentication");
+  }
+  return {};
+}
+
+std::string base64_encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(raw), static_cast<int>(raw.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+result<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  if (text.empty() || text.size() % 4 != 0) {
+    return make_error(errc::invalid_argument, "base64 length must be a multiple of 4");
+  }
+  std::string out(3 * text.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(text), static_cast<int>(text.size()));
+  if (n < 0) return make_error(errc::invalid_argument, "invalid base64");
+  // EVP_DecodeBlock counts padding as zero bytes: trim them.
+  std::size_t len = static_cast<std::size_t>(n);
+  if (text.back() == '=') --len;
+  if (text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::abort();
+  }
+  return out;
+}
+
+}  // namespace parley::storage

@@ -1,0 +1,427 @@
+#include "parley/storage/store.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <openssl/crypto.h>
+
+#include <filesystem>
+
+#include "parley/schemas/records_generated.h"
+#include "parley/storage/keys.hpp"
+#include "store_impl.hpp"
+
+namespace parley::storage {
+namespace {
+
+namespace fb = parley::schemas;
+
+// AAD binding a sealed value to its location: family byte + key.
+std::string location_aad(family f, std::string_view key) {
+  std::string aad;
+  aad.reserve(key.size() + 1);
+  aad.push_back(static_cast<char>(f));
+  aad.append(key);
+  return aad;
+}
+
+std::string tenant_key_meta_key(std::string_view tenant) {
+  return key_builder().u8(static_cast<std::uint8_t>(meta_kind::tenant_key)).str(tenant).take();
+}
+
+const fb::Record* parse_envelope(std::string_view value) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
+  if (!fb::VerifyRecordBuffer(verifier)) return nullptr;
+  return fb::GetRecord(value.data());
+}
+
+std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+rocksdb::Slice as_slice(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+error to_error(const rocksdb::Status& s, std::string_view what) {
+  errc code = errc::io_error;
+  if (s.IsNotFound()) code = errc::not_found;
+  else if (s.IsCorruption()) code = errc::corruption;
+  else if (s.IsInvalidArgument()) code = errc::invalid_argument;
+  else if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) code = errc::overloaded;
+  else if (s.IsShutdownInProgress()) code = errc::shutting_down;
+  return make_error(code, std::string(what) + ": " + s.ToString());
+}
+
+std::optional<std::int64_t> envelope_created_at(std::string_view value) {
+  const fb::Record* rec = parse_envelope(value);
+  if (rec == nullptr) return std::nullopt;
+  return rec->created_at_ms();
+}
+
+bool ttl_filter::Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+                        bool*) const {
+  auto created = envelope_created_at(as_view(value));
+  // A value that does not parse is kept for an operator to look at, never dropped.
+  return created && policy_->is_expired(family_, as_view(key), *created);
+}
+
+result<std::shared_ptr<const aead_key>> store::impl::tenant_key(std::string_view tenant) const {
+  // Loads happen under the lock so a concurrent destroy can never be undone by a load
+  // that read the wrapped key just before it was deleted. Loads are rare (cached).
+  std::lock_guard lock(keys_mutex);
+  if (auto it = tenant_keys.find(std::string(tenant)); it != tenant_keys.end()) return it->second;
+  std::string wrapped;
+  auto meta_key = tenant_key_meta_key(tenant);
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf(family::meta), meta_key, &wrapped);
+  if (s.IsNotFound()) return make_error(errc::key_destroyed, "tenant has no data key");
+  if (!s.ok()) return to_error(s, "read tenant key");
+  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(wrapped.data()), wrapped.size());
+  if (!verifier.VerifyBuffer<fb::WrappedKey>(nullptr)) {
+    return make_error(errc::corruption, "tenant key record does not parse");
+  }
+  auto* wk = flatbuffers::GetRoot<fb::WrappedKey>(wrapped.data());
+  if (wk->sealed_key() == nullptr) return make_error(errc::corruption, "tenant key record is empty");
+  std::string raw;
+  std::string_view sealed(reinterpret_cast<const char*>(wk->sealed_key()->data()), wk->sealed_key()->size());
+  if (auto st = storage::open(options.master_key, location_aad(family::meta, meta_key), sealed, raw); !st) {
+    return make_error(errc::corruption, "tenant key does not open with this master key");
+  }
+  auto key = aead_key::from_bytes(raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  if (!key) return make_error(errc::corruption, "tenant key has the wrong size");
+  auto shared = std::make_shared<const aead_key>(*key);
+  tenant_keys.insert_or_assign(std::string(tenant), shared);
+  return shared;
+}
+
+store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+store::~store() {
+  if (!impl_ || !impl_->db) return;
+  impl_->open = false;
+  // Flush so a restart replays little WAL; the WAL alone would also be enough.
+  (void)impl_->db->FlushWAL(true);
+  for (auto* h : impl_->handles) {
+    if (h != nullptr) (void)impl_->db->DestroyColumnFamilyHandle(h);
+  }
+  (void)impl_->db->Close();
+}
+
+result<std::unique_ptr<store>> store::open(store_options options) {
+  if (!options.retention) return make_error(errc::invalid_argument, "store needs a retention policy");
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) return make_error(errc::io_error, "cannot create data directory: " + ec.message());
+
+  auto i = std::make_unique<impl>();
+  i->options = std::move(options);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 4;
+
+  auto cache = rocksdb::NewLRUCache(i->options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (family f : all_families) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    // Point lookups (dedup, identities, state) dominate: bloom filters make misses cheap.
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+    table.whole_key_filtering = true;
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_options.compression = rocksdb::kNoCompression;  // bodies are sealed: they don't compress
+    auto& filter = i->filters[static_cast<std::size_t>(f)];
+    filter = std::make_unique<ttl_filter>(f, i->options.retention);
+    cf_options.compaction_filter = filter.get();
+    cf_options.periodic_compaction_seconds = i->options.periodic_compaction_seconds;
+    descriptors.emplace_back(std::string(family_name(f)), cf_options);
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, i->options.path, descriptors, &handles, &raw_db);
+  if (!s.ok()) return to_error(s, "open RocksDB at " + i->options.path);
+  i->db.reset(raw_db);
+  // handles[0] is the default family, which Parley does not use.
+  (void)i->db->DestroyColumnFamilyHandle(handles[0]);
+  for (std::size_t n = 0; n < family_count; ++n) i->handles[n] = handles[n + 1];
+  i->open = true;
+  return std::unique_ptr<store>(new store(std::move(i)));
+}
+
+result<encoded_op> store::encode(write_op op) const {
+  encoded_op out{op.fam, std::move(op.key), {}, op.erase};
+  if (op.erase) return out;
+  std::int64_t created = op.created_at_ms != 0 ? op.created_at_ms : impl_->options.retention->time().now_ms();
+  std::string sealed;
+  std::string_view body = op.body;
+  if (op.seal) {
+    auto tenant = tenant_of(op.fam, out.key);
+    if (!tenant) return make_error(errc::invalid_argument, "sealed records need a tenant-scoped key");
+    auto key = impl_->tenant_key(*tenant);
+    if (!key) return std::move(key).err();
+    sealed.reserve(op.body.size() + aead_overhead);
+    if (auto st = storage::seal(**key, location_aad(op.fam, out.key), op.body, sealed); !st) {
+      return std::move(st).err();
+    }
+    body = sealed;
+  }
+  flatbuffers::FlatBufferBuilder builder(body.size() + 64);
+  auto body_offset = builder.CreateVector(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  builder.Finish(fb::CreateRecord(builder, created, op.seal, body_offset));
+  out.value.assign(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+  return out;
+}
+
+result<record> store::decode(family f, std::string_view key, std::string_view value) const {
+  const fb::Record* rec = parse_envelope(value);
+  if (rec == nullptr) return make_error(errc::corruption, "stored record does not parse");
+  if (impl_->options.retention->is_expired(f, key, rec->created_at_ms())) {
+    return make_error(errc::expired, "record is past its retention");
+  }
+  record out{std::string(key), rec->created_at_ms(), {}};
+  std::string_view body;
+  if (rec->body() != nullptr) body = {reinterpret_cast<const char*>(rec->body()->data()), rec->body()->size()};
+  if (!rec->sealed()) {
+    out.body.assign(body);
+    return out;
+  }
+  auto tenant = tenant_of(f, key);
+  if (!tenant) return make_error(errc::corruption, "sealed record without a tenant");
+  auto tkey = impl_->tenant_key(*tenant);
+  if (!tkey) return std::move(tkey).err();
+  if (auto st = storage::open(**tkey, location_aad(f, key), body, out.body); !st) return std::move(st).err();
+  return out;
+}
+
+status store::write(std::span<const write_op> ops, bool sync) {
+  std::vector<encoded_op> encoded;
+  encoded.reserve(ops.size());
+  for (const auto& op : ops) {
+    auto e = encode(op);
+    if (!e) return std::move(e).err();
+    encoded.push_back(std::move(*e));
+  }
+  return write_encoded(encoded, sync);
+}
+
+status store::write_encoded(std::span<const encoded_op> ops, bool sync) {
+  if (!impl_->open) return make_error(errc::shutting_down, "store is closed");
+  rocksdb::WriteBatch batch;
+  for (const auto& op : ops) {
+    rocksdb::Status s = op.erase ? batch.Delete(impl_->cf(op.fam), op.key)
+                                 : batch.Put(impl_->cf(op.fam), op.key, op.value);
+    if (!s.ok()) return to_error(s, "build batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return to_error(s, "write batch");
+  return {};
+}
+
+result<record> store::get(family f, std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f), as_slice(key), &value);
+  if (s.IsNotFound()) return make_error(errc::not_found, "no such record");
+  if (!s.ok()) return to_error(s, "get");
+  auto rec = decode(f, key, as_view(value));
+  if (!rec && rec.code() == errc::expired) return make_error(errc::not_found, "no such record");
+  return rec;
+}
+
+std::vector<result<record>> store::multi_get(family f, std::span<const std::string> keys) const {
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& k : keys) slices.emplace_back(k);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->cf(f), keys.size(), slices.data(), values.data(),
+                      statuses.data());
+  std::vector<result<record>> out;
+  out.reserve(keys.size());
+  for (std::size_t n = 0; n < keys.size(); ++n) {
+    if (statuses[n].IsNotFound()) {
+      out.emplace_back(make_error(errc::not_found, "no such record"));
+    } else if (!statuses[n].ok()) {
+      out.emplace_back(to_error(statuses[n], "multi_get"));
+    } else {
+      auto rec = decode(f, keys[n], as_view(values[n]));
+      if (!rec && rec.code() == errc::expired) {
+        out.emplace_back(make_error(errc::not_found, "no such record"));
+      } else {
+        out.push_back(std::move(rec));
+      }
+    }
+  }
+  return out;
+}
+
+result<std::vector<record>> store::read_reverse(family f, std::string_view prefix, std::string_view before_key,
+                                                std::size_t limit) const {
+  std::string upper = before_key.empty() ? prefix_successor(prefix) : std::string(before_key);
+  rocksdb::Slice lower_slice(prefix.data(), prefix.size());
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  std::vector<record> out;
+  for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
+    auto rec = decode(f, as_view(it->key()), as_view(it->value()));
+    if (rec) {
+      out.push_back(std::move(*rec));
+    } else if (rec.code() != errc::expired) {
+      return std::move(rec).err();
+    }
+  }
+  if (!it->status().ok()) return to_error(it->status(), "read_reverse");
+  return out;
+}
+
+namespace {
+
+class snapshot_cursor final : public scan_cursor {
+ public:
+  snapshot_cursor(const store& owner, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, family f,
+                  std::string_view prefix)
+      : owner_(owner), db_(db), family_(f), lower_(prefix), upper_(prefix_successor(prefix)),
+        lower_slice_(lower_), upper_slice_(upper_) {
+    snapshot_ = db_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    ro.fill_cache = false;  // exports must not evict the hot set
+    it_.reset(db_->NewIterator(ro, cf));
+    it_->Seek(lower_slice_);
+  }
+  ~snapshot_cursor() override {
+    it_.reset();
+    db_->ReleaseSnapshot(snapshot_);
+  }
+
+  bool next(record& out) override {
+    for (; it_->Valid(); it_->Next()) {
+      auto rec = owner_.decode(family_, as_view(it_->key()), as_view(it_->value()));
+      if (!rec && rec.code() == errc::expired) continue;
+      if (!rec) {
+        error_ = std::move(rec).err();
+        return false;
+      }
+      out = std::move(*rec);
+      it_->Next();
+      return true;
+    }
+    if (!it_->status().ok()) error_ = to_error(it_->status(), "scan");
+    return false;
+  }
+  const status& error() const noexcept override { return error_; }
+
+ private:
+  const store& owner_;
+  rocksdb::DB* db_;
+  family family_;
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  status error_;
+};
+
+}  // namespace
+
+std::unique_ptr<scan_cursor> store::scan(family f, std::string_view prefix) const {
+  return std::make_unique<snapshot_cursor>(*this, impl_->db.get(), impl_->cf(f), f, prefix);
+}
+
+status store::create_tenant_key(std::string_view tenant) {
+  // One creator at a time, or two racing creators could each write a different key.
+  std::lock_guard create_lock(impl_->create_mutex);
+  auto existing = impl_->tenant_key(tenant);
+  if (existing) return {};
+  if (existing.code() != errc::key_destroyed) return std::move(existing).err();
+  auto key = aead_key::random();
+  auto meta_key = tenant_key_meta_key(tenant);
+  std::string sealed;
+  if (auto st = storage::seal(impl_->options.master_key, location_aad(family::meta, meta_key), key.view(), sealed); !st) {
+    return st;
+  }
+  flatbuffers::FlatBufferBuilder builder(128);
+  auto sealed_offset = builder.CreateVector(reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size());
+  builder.Finish(fb::CreateWrappedKey(builder, 1, impl_->options.retention->time().now_ms(), sealed_offset));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Slice value(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+  rocksdb::Status s = impl_->db->Put(wo, impl_->cf(family::meta), meta_key, value);
+  if (!s.ok()) return to_error(s, "store tenant key");
+  std::lock_guard lock(impl_->keys_mutex);
+  impl_->tenant_keys.insert_or_assign(std::string(tenant), std::make_shared<const aead_key>(key));
+  return {};
+}
+
+status store::destroy_tenant_key(std::string_view tenant) {
+  auto meta_key = tenant_key_meta_key(tenant);
+  {
+    // Under the key lock: no seal or open can fetch the key while it is being deleted.
+    std::lock_guard lock(impl_->keys_mutex);
+    impl_->tenant_keys.erase(std::string(tenant));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = impl_->db->Delete(wo, impl_->cf(family::meta), meta_key);
+    if (!s.ok()) return to_error(s, "destroy tenant key");
+  }
+  // A delete leaves the old value in older SST files until compaction: compact the key's
+  // range now so the wrapped key is physically gone, not only hidden.
+  std::string end = prefix_successor(meta_key);
+  rocksdb::Slice begin_slice(meta_key), end_slice(end);
+  rocksdb::CompactRangeOptions cro;
+  cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Status s = impl_->db->CompactRange(cro, impl_->cf(family::meta), &begin_slice, &end_slice);
+  if (!s.ok()) return to_error(s, "compact destroyed tenant key");
+  return {};
+}
+
+bool store::has_tenant_key(std::string_view tenant) const { return impl_->tenant_key(tenant).ok(); }
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(impl_->handles.begin(), impl_->handles.end());
+  rocksdb::Status s = impl_->db->Flush(fo, handles);
+  if (!s.ok()) return to_error(s, "flush");
+  return {};
+}
+
+status store::compact(family f) {
+  rocksdb::CompactRangeOptions cro;
+  cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Status s = impl_->db->CompactRange(cro, impl_->cf(f), nullptr, nullptr);
+  if (!s.ok()) return to_error(s, "compact");
+  return {};
+}
+
+result<std::uint64_t> store::count_physical(family f, std::string_view prefix) const {
+  std::string upper = prefix_successor(prefix);
+  rocksdb::Slice lower_slice(prefix.data(), prefix.size()), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  std::uint64_t n = 0;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) ++n;
+  if (!it->status().ok()) return to_error(it->status(), "count");
+  return n;
+}
+
+bool store::healthy() const noexcept { return impl_->open.load(); }
+const retention_policy& store::retention() const noexcept { return *impl_->options.retention; }
+const std::string& store::path() const noexcept { return impl_->options.path; }
+
+}  // namespace parley::storage

@@ -1,0 +1,68 @@
+#include "parley/storage/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::storage {
+namespace {
+
+TEST(Crypto, SealThenOpenReturnsPlaintext) {
+  auto key = aead_key::random();
+  std::string sealed, opened;
+  ASSERT_TRUE(seal(key, "aad", "hello world", sealed).ok());
+  EXPECT_EQ(sealed.size(), 11 + aead_overhead);
+  EXPECT_EQ(sealed.find("hello"), std::string::npos);
+  ASSERT_TRUE(open(key, "aad", sealed, opened).ok());
+  EXPECT_EQ(opened, "hello world");
+}
+
+TEST(Crypto, SealingTwiceGivesDifferentCiphertexts) {
+  auto key = aead_key::random();
+  std::string a, b;
+  ASSERT_TRUE(seal(key, "", "same", a).ok());
+  ASSERT_TRUE(seal(key, "", "same", b).ok());
+  EXPECT_NE(a, b);
+}
+
+TEST(Crypto, WrongKeyAadOrAlteredBytesFailToOpen) {
+  auto key = aead_key::random();
+  std::string sealed, out;
+  ASSERT_TRUE(seal(key, "messages/k1", std::string(1024, 'x'), sealed).ok());
+  EXPECT_EQ(open(aead_key::random(), "messages/k1", sealed, out).code(), errc::corruption);
+  EXPECT_EQ(open(key, "messages/k2", sealed, out).code(), errc::corruption);
+  for (std::size_t pos : {std::size_t{0}, std::size_t{20}, sealed.size() - 1}) {
+    std::string altered = sealed;
+    altered[pos] ^= 0x01;
+    EXPECT_EQ(open(key, "messages/k1", altered, out).code(), errc::corruption) << pos;
+  }
+  EXPECT_EQ(open(key, "messages/k1", "short", out).code(), errc::corruption);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(Crypto, KeysRoundTripThroughBase64) {
+  auto key = aead_key::random();
+  auto parsed = aead_key::from_base64(key.to_base64());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->view(), key.view());
+  EXPECT_FALSE(aead_key::from_base64("not base64!").ok());
+  EXPECT_FALSE(aead_key::from_base64(base64_encode(std::string(31, 'k'))).ok());
+  EXPECT_FALSE(aead_key::from_base64("").ok());
+}
+
+TEST(Crypto, Base64MatchesKnownVectors) {
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_decode("Zg==").value(), "f");
+  EXPECT_EQ(base64_decode("Zm8=").value(), "fo");
+  EXPECT_EQ(base64_decode("Zm9vYmFy\n").value(), "foobar");
+  EXPECT_FALSE(base64_decode("Zm9").ok());
+}
+
+TEST(Crypto, ConstantTimeEqualComparesContentAndLength) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace parley::storage

@@ -1,0 +1,192 @@
+#include "parley/storage/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "parley/storage/keys.hpp"
+#include "support/store_fixture.hpp"
+
+namespace parley::storage {
+namespace {
+
+using parley::testing::store_fixture;
+
+std::string msg_key(std::string_view tenant, std::string_view contact, std::uint64_t seq) {
+  return key_builder().str(tenant).str(contact).u64(seq).take();
+}
+std::string msg_prefix(std::string_view tenant, std::string_view contact) {
+  return key_builder().str(tenant).str(contact).take();
+}
+
+class Store : public store_fixture {};
+
+TEST_F(Store, WriteThenGetReturnsSameRecord) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  std::vector<write_op> ops = {write_op::put(family::messages, msg_key("acme", "ct_a", 1), "hello", true),
+                               write_op::put(family::conversations, msg_prefix("acme", "ct_a"), "state")};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  auto m = db->get(family::messages, msg_key("acme", "ct_a", 1));
+  ASSERT_TRUE(m.ok()) << m.err().message;
+  EXPECT_EQ(m->body, "hello");
+  EXPECT_EQ(m->created_at_ms, parley::testing::test_epoch_ms);
+  EXPECT_EQ(db->get(family::conversations, msg_prefix("acme", "ct_a"))->body, "state");
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 2)).code(), errc::not_found);
+}
+
+TEST_F(Store, RecordsSurviveReopen) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  std::vector<write_op> ops = {write_op::put(family::messages, msg_key("acme", "ct_a", 1), "persisted", true)};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  reopen();
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 1))->body, "persisted");
+}
+
+TEST_F(Store, ReadReverseReturnsNewestFirstWithinThePrefix) {
+  std::vector<write_op> ops;
+  for (std::uint64_t seq = 1; seq <= 300; ++seq) {
+    ops.push_back(write_op::put(family::messages, msg_key("t1", "ct_a", seq), std::to_string(seq)));
+  }
+  ops.push_back(write_op::put(family::messages, msg_key("t1", "ct_ab", 1), "other contact"));
+  ops.push_back(write_op::put(family::messages, msg_key("t1", "ct", 1), "other contact"));
+  ASSERT_TRUE(db->write(ops, false).ok());
+
+  auto page = db->read_reverse(family::messages, msg_prefix("t1", "ct_a"), {}, 50);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 50u);
+  EXPECT_EQ(page->front().body, "300");
+  EXPECT_EQ(page->back().body, "251");
+
+  auto next = db->read_reverse(family::messages, msg_prefix("t1", "ct_a"), page->back().key, 500);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 250u);
+  EXPECT_EQ(next->front().body, "250");
+  EXPECT_EQ(next->back().body, "1");
+}
+
+TEST_F(Store, ScanVisitsEveryRecordOfThePrefixInOrderOnASnapshot) {
+  std::vector<write_op> ops;
+  for (std::uint64_t seq = 1; seq <= 1000; ++seq) {
+    ops.push_back(write_op::put(family::events, key_builder().str("t1").u64(seq).take(), std::to_string(seq)));
+  }
+  ops.push_back(write_op::put(family::events, key_builder().str("t2").u64(1).take(), "t2"));
+  ASSERT_TRUE(db->write(ops, false).ok());
+  auto cursor = db->scan(family::events, key_builder().str("t1").take());
+  // Written after the cursor opened: not part of its snapshot.
+  std::vector<write_op> late = {write_op::put(family::events, key_builder().str("t1").u64(5000).take(), "late")};
+  ASSERT_TRUE(db->write(late, false).ok());
+  record rec;
+  std::uint64_t expected = 1;
+  while (cursor->next(rec)) {
+    ASSERT_EQ(rec.body, std::to_string(expected));
+    ++expected;
+  }
+  EXPECT_TRUE(cursor->error().ok());
+  EXPECT_EQ(expected, 1001u);
+}
+
+TEST_F(Store, MultiGetAnswersEachKey) {
+  std::vector<write_op> ops = {write_op::put(family::dedup, "a", "1"), write_op::put(family::dedup, "c", "3")};
+  ASSERT_TRUE(db->write(ops, false).ok());
+  std::vector<std::string> keys = {"a", "b", "c"};
+  auto got = db->multi_get(family::dedup, keys);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0]->body, "1");
+  EXPECT_EQ(got[1].code(), errc::not_found);
+  EXPECT_EQ(got[2]->body, "3");
+}
+
+TEST_F(Store, SealedBodiesAreNotStoredInTheClear) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  auto encoded = db->encode(write_op::put(family::messages, msg_key("acme", "ct_a", 1), "secret-body-text", true));
+  ASSERT_TRUE(encoded.ok());
+  EXPECT_EQ(encoded->value.find("secret-body-text"), std::string::npos);
+  auto plain = db->encode(write_op::put(family::messages, msg_key("acme", "ct_a", 1), "plain-body-text", false));
+  EXPECT_NE(plain->value.find("plain-body-text"), std::string::npos);
+}
+
+TEST_F(Store, MovedOrAlteredSealedRecordFailsToOpen) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  auto encoded = db->encode(write_op::put(family::messages, msg_key("acme", "ct_a", 1), "body", true));
+  ASSERT_TRUE(encoded.ok());
+
+  encoded_op moved = *encoded;
+  moved.key = msg_key("acme", "ct_a", 2);
+  encoded_op altered = *encoded;
+  altered.key = msg_key("acme", "ct_a", 3);
+  altered.value[altered.value.size() - 5] ^= 0x40;
+  std::vector<encoded_op> ops = {*encoded, moved};
+  ASSERT_TRUE(db->write_encoded(ops, true).ok());
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 1))->body, "body");
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 2)).code(), errc::corruption);
+  // The same ciphertext under the same key but altered also fails.
+  encoded_op altered_in_place = *encoded;
+  altered_in_place.value[altered_in_place.value.size() - 5] ^= 0x40;
+  std::vector<encoded_op> ops2 = {altered_in_place};
+  ASSERT_TRUE(db->write_encoded(ops2, true).ok());
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 1)).code(), errc::corruption);
+}
+
+TEST_F(Store, SealingForATenantWithoutAKeyFails) {
+  auto encoded = db->encode(write_op::put(family::messages, msg_key("nokey", "ct_a", 1), "body", true));
+  EXPECT_EQ(encoded.code(), errc::key_destroyed);
+  auto no_tenant = db->encode(write_op::put(family::dedup, "k", "body", true));
+  EXPECT_EQ(no_tenant.code(), errc::invalid_argument);
+}
+
+TEST_F(Store, DestroyingATenantKeyMakesOnlyThatTenantUnreadable) {
+  ASSERT_TRUE(db->create_tenant_key("gone").ok());
+  ASSERT_TRUE(db->create_tenant_key("kept").ok());
+  std::vector<write_op> ops = {write_op::put(family::messages, msg_key("gone", "ct_a", 1), "g", true),
+                               write_op::put(family::messages, msg_key("kept", "ct_a", 1), "k", true)};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  ASSERT_TRUE(db->destroy_tenant_key("gone").ok());
+  EXPECT_FALSE(db->has_tenant_key("gone"));
+  EXPECT_EQ(db->get(family::messages, msg_key("gone", "ct_a", 1)).code(), errc::key_destroyed);
+  EXPECT_EQ(db->get(family::messages, msg_key("kept", "ct_a", 1))->body, "k");
+  reopen();
+  EXPECT_EQ(db->get(family::messages, msg_key("gone", "ct_a", 1)).code(), errc::key_destroyed);
+  EXPECT_EQ(db->get(family::messages, msg_key("kept", "ct_a", 1))->body, "k");
+  // The wrapped key itself is physically gone from the meta family.
+  auto left = db->count_physical(family::meta, key_builder().u8(static_cast<std::uint8_t>(meta_kind::tenant_key)).str("gone").take());
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(*left, 0u);
+}
+
+TEST_F(Store, CreateTenantKeyIsIdempotent) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  std::vector<write_op> ops = {write_op::put(family::messages, msg_key("acme", "ct_a", 1), "b", true)};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  reopen();
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 1))->body, "b");
+}
+
+TEST_F(Store, AnotherMasterKeyCannotOpenTenantKeys) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  std::vector<write_op> ops = {write_op::put(family::messages, msg_key("acme", "ct_a", 1), "b", true)};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  master_key = aead_key::random();
+  reopen();
+  EXPECT_EQ(db->get(family::messages, msg_key("acme", "ct_a", 1)).code(), errc::corruption);
+}
+
+TEST_F(Store, SecondOpenOfTheSameDirectoryFails) {
+  storage::store_options options;
+  options.path = dir.sub("db");
+  options.master_key = master_key;
+  options.retention = retention;
+  auto second = store::open(std::move(options));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.code(), errc::io_error);
+}
+
+TEST_F(Store, EraseRemovesARecord) {
+  std::vector<write_op> ops = {write_op::put(family::outbox, msg_key("t", "m", 1), "job")};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  std::vector<write_op> del = {write_op::remove(family::outbox, msg_key("t", "m", 1))};
+  ASSERT_TRUE(db->write(del, true).ok());
+  EXPECT_EQ(db->get(family::outbox, msg_key("t", "m", 1)).code(), errc::not_found);
+}
+
+}  // namespace
+}  // namespace parley::storage
