@@ -27,7 +27,7 @@ std::optional<std::string> tenant_of(family f, std::string_view key) {
       auto kind = reader.u8();
       if (!kind) return std::nullopt;
       auto k = static_cast<meta_kind>(*kind);
-      if (k == meta_kind::api_key || k == meta_kind::audit) return std::nullopt;
+      if (k == meta_kind::api_key || k == meta_kind::audit || k == meta_kind::master_check) return std::nullopt;
       return reader.str();
     }
     default:

@@ -388,6 +388,29 @@ status store::destroy_tenant_key(std::string_view tenant) {
   return {};
 }
 
+status store::check_master_key() {
+  static constexpr std::string_view check_text = "parley master key check v1";
+  auto meta_key = key_builder().u8(static_cast<std::uint8_t>(meta_kind::master_check)).take();
+  auto aad = location_aad(family::meta, meta_key);
+  std::string stored;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(family::meta), meta_key, &stored);
+  if (s.IsNotFound()) {
+    std::string sealed;
+    if (auto st = storage::seal(impl_->options.master_key, aad, check_text, sealed); !st) return st;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = impl_->db->Put(wo, impl_->cf(family::meta), meta_key, sealed);
+    if (!s.ok()) return to_error(s, "store master key check");
+    return {};
+  }
+  if (!s.ok()) return to_error(s, "read master key check");
+  std::string opened;
+  if (!storage::open(impl_->options.master_key, aad, stored, opened) || opened != check_text) {
+    return make_error(errc::unauthorized, "the master key does not match this data directory");
+  }
+  return {};
+}
+
 bool store::has_tenant_key(std::string_view tenant) const { return impl_->tenant_key(tenant).ok(); }
 
 status store::flush() {

@@ -190,3 +190,20 @@ TEST_F(Store, EraseRemovesARecord) {
 
 }  // namespace
 }  // namespace parley::storage
+
+namespace parley::storage {
+namespace {
+
+class MasterKeyCheck : public parley::testing::store_fixture {};
+
+TEST_F(MasterKeyCheck, TheSameKeyPassesAndAnotherKeyIsRefused) {
+  ASSERT_TRUE(db->check_master_key().ok());
+  reopen();
+  ASSERT_TRUE(db->check_master_key().ok());
+  master_key = aead_key::random();
+  reopen();
+  EXPECT_EQ(db->check_master_key().code(), errc::unauthorized);
+}
+
+}  // namespace
+}  // namespace parley::storage

@@ -33,6 +33,7 @@ enum class meta_kind : std::uint8_t {
   channel = 3,     ///< tenant, channel id -> channel config (credentials sealed)
   api_key = 4,     ///< key hash -> key record
   audit = 5,       ///< time, seq -> audit entry
+  master_check = 6,///< a value sealed under the master key: proves the key matches
 };
 
 /// RocksDB column family name ("messages", ...).

@@ -109,6 +109,9 @@ class store {
   /// unreadable from the moment this returns.
   [[nodiscard]] status destroy_tenant_key(std::string_view tenant);
   [[nodiscard]] bool has_tenant_key(std::string_view tenant) const;
+  /// Proves the master key is the one this store was created with (a sealed check value
+  /// in meta, written on first open). unauthorized when it is another key.
+  [[nodiscard]] status check_master_key();
 
   // ---- maintenance --------------------------------------------------------------
   /// Flushes memtables to SST files (the WAL already holds everything durable).

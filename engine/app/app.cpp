@@ -1,0 +1,203 @@
+#include "app/app.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "admin/health_routes.hpp"
+#include "app/metrics.hpp"
+#include "app/tls.hpp"
+#include "engine/http/server.hpp"
+#include "parley/actors/system.hpp"
+#include "storage_writer/storage_writer_actor.hpp"
+
+namespace parley::engine {
+namespace {
+
+namespace asio = boost::asio;
+
+// Everything the running process owns, declared in start-up order. `shutdown()` takes
+// it down in the one safe order: listeners drained -> actors exited -> writer flushed ->
+// I/O threads joined -> store closed.
+class process {
+ public:
+  process(const config& cfg, const secrets& keys) : cfg_(cfg), keys_(keys), io_(static_cast<int>(cfg.io_threads)) {}
+  ~process() { shutdown(); }
+
+  int start() {
+    auto log = spdlog::default_logger();
+    auto retention = std::make_shared<storage::retention_policy>(system_clock::instance(), cfg_.dedup_window_hours);
+    storage::store_options so;
+    so.path = cfg_.data_dir + "/db";
+    so.master_key = keys_.master_key;
+    so.retention = retention;
+    auto opened = storage::store::open(std::move(so));
+    if (!opened) {
+      log->error("cannot open storage: {}", opened.err().message);
+      return 1;
+    }
+    db_ = std::move(*opened);
+    if (auto st = db_->check_master_key(); !st) {
+      log->error("{} (master key from {})", st.err().message, keys_.master_key_source);
+      return 2;
+    }
+
+    storage::group_writer_options wo;
+    wo.sync = cfg_.durability == durability_mode::sync;
+    wo.on_commit = [this](const storage::commit_stats& s) { metrics_.observe_commit(s); };
+    writer_ = std::make_shared<storage::group_writer>(*db_, wo);
+    metrics_.set_writer_pending([w = writer_.get()] { return w->pending(); });
+
+    // The storage writer is the first actor: everything that stores goes through it.
+    runtime_.emplace(actors::system_options{cfg_.actor_threads});
+    writer_actor_ = actors::spawn_storage_writer(runtime_->system(), db_, writer_);
+
+    std::shared_ptr<asio::ssl::context> tls;
+    if (cfg_.tls_cert) {
+      auto ctx = make_server_tls(*cfg_.tls_cert, *cfg_.tls_key);
+      if (!ctx) {
+        log->error("{}", ctx.err().message);
+        return 2;
+      }
+      tls = *ctx;
+    }
+
+    auto admin_routes = std::make_shared<http::router>();
+    add_health_routes(*admin_routes, metrics_, readiness{&listeners_up_, [this](std::function<void(bool)> done) {
+                                                           probe_storage(std::move(done));
+                                                         }});
+    // The public routes (webhooks, tenant API) are registered by the inbound issue's
+    // handlers; until then every public path answers 404 not_found.
+    auto public_routes = std::make_shared<http::router>();
+
+    public_.emplace(io_, listener_options(cfg_.public_addr, tls, "public"), public_routes);
+    admin_.emplace(io_, listener_options(cfg_.admin_addr, tls, "admin"), admin_routes);
+    auto public_addr = public_->listen();
+    if (!public_addr) {
+      log->error("cannot listen on public address {}: {}", cfg_.public_addr.to_string(), public_addr.err().message);
+      return 1;
+    }
+    auto admin_addr = admin_->listen();
+    if (!admin_addr) {
+      log->error("cannot listen on admin address {}: {}", cfg_.admin_addr.to_string(), admin_addr.err().message);
+      return 1;
+    }
+    metrics_.add_listener("public", [this] { return public_->stats(); });
+    metrics_.add_listener("admin", [this] { return admin_->stats(); });
+
+    signals_.emplace(io_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (!ec) begin_drain(signo);
+    });
+    for (std::size_t i = 0; i < cfg_.io_threads; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    listeners_up_ = true;
+    log->info("listening public={} admin={} durability={} tls={}", *public_addr, *admin_addr,
+              cfg_.durability == durability_mode::sync ? "sync" : "async", tls ? "on" : "off");
+    std::printf("parleyd ready public=%s admin=%s data=%s\n", public_addr->c_str(), admin_addr->c_str(),
+                cfg_.data_dir.c_str());
+    std::fflush(stdout);
+    return 0;
+  }
+
+  /// Blocks until a signal has drained both listeners.
+  void wait() { drained_.get_future().wait(); }
+
+  void shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    listeners_up_ = false;
+    if (writer_actor_) {
+      caf::anon_send_exit(writer_actor_, caf::exit_reason::user_shutdown);
+      writer_actor_ = nullptr;
+    }
+    runtime_.reset();  // waits for every actor to finish
+    if (writer_) writer_->stop();  // commits everything accepted, then joins
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    signals_.reset();
+    public_.reset();
+    admin_.reset();
+    if (db_) {
+      if (auto st = db_->flush(); !st) spdlog::warn("final flush failed: {}", st.err().message);
+    }
+    writer_.reset();
+    db_.reset();
+  }
+
+ private:
+  http::server_options listener_options(const listen_address& addr, std::shared_ptr<asio::ssl::context> tls,
+                                        std::string name) const {
+    http::server_options o;
+    o.host = addr.host;
+    o.port = addr.port;
+    o.max_body_bytes = cfg_.max_body_bytes;
+    o.tls = std::move(tls);
+    o.name = std::move(name);
+    return o;
+  }
+
+  void probe_storage(std::function<void(bool)> done) {
+    if (!writer_actor_) {
+      done(false);
+      return;
+    }
+    caf::anon_send(writer_actor_, actors::status_atom::value,
+                   actors::status_probe{[done = std::move(done)](actors::writer_status s) { done(s.healthy); }});
+  }
+
+  void begin_drain(int signo) {
+    spdlog::info("signal={} draining in-flight requests", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    listeners_up_ = false;
+    public_->stop_accepting();
+    admin_->stop_accepting();
+    auto remaining = std::make_shared<std::atomic<int>>(2);
+    auto one_done = [this, remaining] {
+      if (remaining->fetch_sub(1) == 1) drained_.set_value();
+    };
+    public_->drain(one_done);
+    admin_->drain(one_done);
+  }
+
+  const config& cfg_;
+  const secrets& keys_;
+  std::shared_ptr<storage::store> db_;
+  std::shared_ptr<storage::group_writer> writer_;
+  metrics metrics_;
+  std::optional<actors::actor_runtime> runtime_;
+  actors::storage_writer_actor writer_actor_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{asio::make_work_guard(io_)};
+  std::optional<http::server> public_;
+  std::optional<http::server> admin_;
+  std::optional<asio::signal_set> signals_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> listeners_up_{false};
+  std::promise<void> drained_;
+  bool shut_down_ = false;
+};
+
+}  // namespace
+
+int run_parleyd(const config& cfg, const secrets& keys) {
+  process p(cfg, keys);
+  if (int status = p.start(); status != 0) return status;
+  p.wait();
+  p.shutdown();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace parley::engine

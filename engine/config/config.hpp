@@ -1,0 +1,63 @@
+#pragma once
+/// parleyd's configuration: flags, environment variables and a TOML file, merged with
+/// precedence flag > env > file > built-in default (API.md, "parleyd flags"). Only the
+/// engine reads files, env vars or flags; lower layers get plain option structs.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parley/result.hpp"
+
+namespace parley::engine {
+
+/// A listen address: host (IPv4, [IPv6] or name) and port (0: pick a free one).
+struct listen_address {
+  std::string host;
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const;
+};
+
+/// Parses "HOST:PORT" or "[V6]:PORT"; invalid_argument naming what is wrong.
+[[nodiscard]] result<listen_address> parse_listen_address(std::string_view text);
+
+enum class durability_mode : std::uint8_t { sync, async };
+
+/// Everything parleyd can be told. Defaults are the embedded ones of API.md.
+struct config {
+  std::optional<std::string> config_file;
+  std::string data_dir = "./parley-data";
+  listen_address public_addr{"127.0.0.1", 8080};
+  listen_address admin_addr{"127.0.0.1", 8081};
+  durability_mode durability = durability_mode::sync;
+  std::string log_level = "info";
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  std::size_t max_body_bytes = 1u << 20;
+  std::uint32_t dedup_window_hours = 168;
+  std::size_t io_threads = 2;
+  std::size_t actor_threads = 2;
+  std::string whatsapp_api_base = "https://graph.facebook.com/v21.0";
+  std::string telegram_api_base = "https://api.telegram.org";
+  std::string postmark_api_base = "https://api.postmarkapp.com";
+};
+
+/// Reads an environment variable; injectable for tests.
+using env_lookup = std::function<std::optional<std::string>(const char* name)>;
+
+/// The process environment.
+[[nodiscard]] env_lookup process_env();
+
+/// What parsing the command line decided.
+struct parse_outcome {
+  enum class action : std::uint8_t { run, exit_ok } next = action::run;
+  config cfg;
+  std::string output;  ///< text for stdout when next == exit_ok (help, version)
+};
+
+/// Builds the configuration. Errors are one clear line (no trailing newline) for
+/// stderr, with exit status 2; they never echo a secret.
+[[nodiscard]] result<parse_outcome> parse_config(const std::vector<std::string>& args, const env_lookup& env);
+
+}  // namespace parley::engine

@@ -1,0 +1,3 @@
+parley_test(parley_actors_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/storage_writer_actor_test.cpp
+  LIBS parley_actors)
