@@ -246,6 +246,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   CLI::App app{"parleyd: the Parley conversation engine", "parleyd"};
   app.set_version_flag("--version", "parleyd 0.1.0");
   app.get_formatter()->column_width(34);
+  // A flag given twice takes the last value, as most daemons do (scripts append overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   raw_settings flags;
   std::optional<std::string> config_file;
   app.add_option("--config", config_file, "TOML config file (env PARLEY_CONFIG)");
