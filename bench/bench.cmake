@@ -1,0 +1,5 @@
+# Google Benchmark targets (bench/<layer>/<unit>_bench.cpp). Release builds only give
+# meaningful figures; CI runs each once, briefly, to prove they still start.
+add_executable(parley_storage_bench storage/append_bench.cpp storage/codec_bench.cpp)
+target_link_libraries(parley_storage_bench PRIVATE parley_storage benchmark::benchmark benchmark::benchmark_main Threads::Threads)
+parley_project_target(parley_storage_bench)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds everything and runs the whole test suite, twice:
+#   1. Release build: unit, integration and end-to-end tests (real parleyd), plus one
+#      short run of every benchmark binary to prove it still starts;
+#   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests.
+# Installs missing Debian packages first. `ops/test.sh --quick` skips the sanitizer pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ops/install-deps.sh
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== release build"
+bash ops/build.sh
+echo "== release tests"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+echo "== benchmarks start (one short run each; figures are in BENCHMARKS.md)"
+for b in build/bench/parley_*_bench; do
+  "$b" --benchmark_min_time=0.01 --benchmark_filter='/1/|Seal|Key' >/dev/null
+done
+
+if [ "$quick" -eq 0 ]; then
+  echo "== sanitizer build (ASan + UBSan)"
+  bash ops/build.sh --sanitize
+  echo "== sanitizer tests"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
+fi
+echo "== all tests passed"
