@@ -127,8 +127,6 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
-class listener;
-
 /// What the listener and a responder's sink need from a session, whatever its stream.
 class session_base : public std::enable_shared_from_this<session_base> {
  public:
@@ -339,6 +337,7 @@ void session<Stream>::start() {
 
 template <class Stream>
 void session<Stream>::on_handshake(error_code ec) {
+  if (phase_ == phase::closed) return;
   if (ec) {
     if (ec == beast::error::timeout) bump(owner_->count().timeouts);
     return close_now();
@@ -515,6 +514,10 @@ void session<Stream>::on_handler_timeout(std::uint64_t generation) {
 
 template <class Stream>
 void session<Stream>::reject(unsigned status, std::string_view code, std::string_view message) {
+  // The fields parsed before the error still carry the client's id, if any.
+  if (request_id_.empty() && parser_) {
+    if (const auto id = parser_->get()["X-Request-Id"]; sane_request_id(id)) request_id_.assign(id);
+  }
   parser_.reset();
   keep_alive_ = false;  // the stream position is unknown after a bad request
   head_ = false;
@@ -679,7 +682,12 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     });
     return;
   }
-  admit(std::move(socket));
+  try {
+    admit(std::move(socket));
+  } catch (const std::exception&) {
+    // Out of memory or a TLS context that cannot make a session: drop this one
+    // connection (the socket closes as it unwinds), keep accepting.
+  }
   do_accept();
 }
 

@@ -31,10 +31,33 @@ std::string tenant_key_meta_key(std::string_view tenant) {
   return key_builder().u8(static_cast<std::uint8_t>(meta_kind::tenant_key)).str(tenant).take();
 }
 
-const fb::Record* parse_envelope(std::string_view value) {
-  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
-  if (!fb::VerifyRecordBuffer(verifier)) return nullptr;
-  return fb::GetRecord(value.data());
+// The envelope of every stored value: a fixed 10-byte header, then the body.
+//   [0] format version (1)  [1] flags (bit 0: sealed)  [2..9] created_at_ms, big-endian
+// A fixed header rather than a FlatBuffer: RocksDB hands out values at any alignment,
+// and the compaction filter reads the time of every record it sees.
+constexpr std::uint8_t envelope_version = 1;
+constexpr std::size_t envelope_header = 10;
+constexpr std::uint8_t flag_sealed = 1;
+
+struct envelope {
+  std::int64_t created_at_ms = 0;
+  bool sealed = false;
+  std::string_view body;
+};
+
+std::optional<envelope> parse_envelope(std::string_view value) {
+  if (value.size() < envelope_header || static_cast<std::uint8_t>(value[0]) != envelope_version) return std::nullopt;
+  std::uint64_t created = 0;
+  for (std::size_t i = 2; i < envelope_header; ++i) created = (created << 8) | static_cast<unsigned char>(value[i]);
+  return envelope{static_cast<std::int64_t>(created), (static_cast<std::uint8_t>(value[1]) & flag_sealed) != 0,
+                  value.substr(envelope_header)};
+}
+
+void put_envelope_header(std::string& out, std::int64_t created_at_ms, bool sealed) {
+  out.push_back(static_cast<char>(envelope_version));
+  out.push_back(static_cast<char>(sealed ? flag_sealed : 0));
+  auto created = static_cast<std::uint64_t>(created_at_ms);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((created >> shift) & 0xFF));
 }
 
 std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
@@ -53,9 +76,9 @@ error to_error(const rocksdb::Status& s, std::string_view what) {
 }
 
 std::optional<std::int64_t> envelope_created_at(std::string_view value) {
-  const fb::Record* rec = parse_envelope(value);
-  if (rec == nullptr) return std::nullopt;
-  return rec->created_at_ms();
+  auto env = parse_envelope(value);
+  if (!env) return std::nullopt;
+  return env->created_at_ms;
 }
 
 bool ttl_filter::Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
@@ -159,44 +182,40 @@ result<encoded_op> store::encode(write_op op) const {
   encoded_op out{op.fam, std::move(op.key), {}, op.erase};
   if (op.erase) return out;
   std::int64_t created = op.created_at_ms != 0 ? op.created_at_ms : impl_->options.retention->time().now_ms();
-  std::string sealed;
-  std::string_view body = op.body;
-  if (op.seal) {
-    auto tenant = tenant_of(op.fam, out.key);
-    if (!tenant) return make_error(errc::invalid_argument, "sealed records need a tenant-scoped key");
-    auto key = impl_->tenant_key(*tenant);
-    if (!key) return std::move(key).err();
-    sealed.reserve(op.body.size() + aead_overhead);
-    if (auto st = storage::seal(**key, location_aad(op.fam, out.key), op.body, sealed); !st) {
-      return std::move(st).err();
-    }
-    body = sealed;
+  if (!op.seal) {
+    out.value.reserve(envelope_header + op.body.size());
+    put_envelope_header(out.value, created, false);
+    out.value.append(op.body);
+    return out;
   }
-  flatbuffers::FlatBufferBuilder builder(body.size() + 64);
-  auto body_offset = builder.CreateVector(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-  builder.Finish(fb::CreateRecord(builder, created, op.seal, body_offset));
-  out.value.assign(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+  auto tenant = tenant_of(op.fam, out.key);
+  if (!tenant) return make_error(errc::invalid_argument, "sealed records need a tenant-scoped key");
+  auto key = impl_->tenant_key(*tenant);
+  if (!key) return std::move(key).err();
+  out.value.reserve(envelope_header + op.body.size() + aead_overhead);
+  put_envelope_header(out.value, created, true);
+  if (auto st = storage::seal(**key, location_aad(op.fam, out.key), op.body, out.value); !st) {
+    return std::move(st).err();
+  }
   return out;
 }
 
 result<record> store::decode(family f, std::string_view key, std::string_view value) const {
-  const fb::Record* rec = parse_envelope(value);
-  if (rec == nullptr) return make_error(errc::corruption, "stored record does not parse");
-  if (impl_->options.retention->is_expired(f, key, rec->created_at_ms())) {
+  auto env = parse_envelope(value);
+  if (!env) return make_error(errc::corruption, "stored record does not parse");
+  if (impl_->options.retention->is_expired(f, key, env->created_at_ms)) {
     return make_error(errc::expired, "record is past its retention");
   }
-  record out{std::string(key), rec->created_at_ms(), {}};
-  std::string_view body;
-  if (rec->body() != nullptr) body = {reinterpret_cast<const char*>(rec->body()->data()), rec->body()->size()};
-  if (!rec->sealed()) {
-    out.body.assign(body);
+  record out{std::string(key), env->created_at_ms, {}};
+  if (!env->sealed) {
+    out.body.assign(env->body);
     return out;
   }
   auto tenant = tenant_of(f, key);
   if (!tenant) return make_error(errc::corruption, "sealed record without a tenant");
   auto tkey = impl_->tenant_key(*tenant);
   if (!tkey) return std::move(tkey).err();
-  if (auto st = storage::open(**tkey, location_aad(f, key), body, out.body); !st) return std::move(st).err();
+  if (auto st = storage::open(**tkey, location_aad(f, key), env->body, out.body); !st) return std::move(st).err();
   return out;
 }
 
