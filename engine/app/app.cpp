@@ -35,6 +35,17 @@ class process {
 
   int start() {
     auto log = spdlog::default_logger();
+    // TLS files are configuration: check them before touching storage.
+    std::shared_ptr<asio::ssl::context> tls;
+    if (cfg_.tls_cert) {
+      auto ctx = make_server_tls(*cfg_.tls_cert, *cfg_.tls_key);
+      if (!ctx) {
+        log->error("{}", ctx.err().message);
+        return 2;
+      }
+      tls = *ctx;
+    }
+
     auto retention = std::make_shared<storage::retention_policy>(system_clock::instance(), cfg_.dedup_window_hours);
     storage::store_options so;
     so.path = cfg_.data_dir + "/db";
@@ -60,16 +71,6 @@ class process {
     // The storage writer is the first actor: everything that stores goes through it.
     runtime_.emplace(actors::system_options{cfg_.actor_threads});
     writer_actor_ = actors::spawn_storage_writer(runtime_->system(), db_, writer_);
-
-    std::shared_ptr<asio::ssl::context> tls;
-    if (cfg_.tls_cert) {
-      auto ctx = make_server_tls(*cfg_.tls_cert, *cfg_.tls_key);
-      if (!ctx) {
-        log->error("{}", ctx.err().message);
-        return 2;
-      }
-      tls = *ctx;
-    }
 
     auto admin_routes = std::make_shared<http::router>();
     add_health_routes(*admin_routes, metrics_, readiness{&listeners_up_, [this](std::function<void(bool)> done) {

@@ -1,5 +1,5 @@
 parley_test(parley_http_tests
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/http_server_test.cpp
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/http_server_test.cpp ${CMAKE_CURRENT_LIST_DIR}/../support/tls_material.cpp
   LIBS parley_http Boost::headers OpenSSL::SSL OpenSSL::Crypto)
 # BOOST_ASIO_NO_DEPRECATED comes from parley_http (PUBLIC): the test's Asio must match.
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "support/child_process.hpp"
+#include "support/tls_material.hpp"
 #include "support/temp_dir.hpp"
 
 namespace parley::testing {
@@ -202,6 +203,35 @@ TEST_F(Parleyd, APortInUseFailsWithExitOne) {
   EXPECT_NE(read_file(dir.sub("second.log")).find("cannot listen"), std::string::npos);
   first->signal(SIGTERM);
   EXPECT_EQ(first->wait_exit(start_timeout_ms), 0);
+}
+
+TEST_F(Parleyd, ServesHttpsOnBothListenersWithTlsFlags) {
+  auto material = make_self_signed();
+  std::ofstream(dir.sub("cert.pem")) << material.cert_pem;
+  std::ofstream(dir.sub("key.pem")) << material.key_pem;
+  auto p = start({"--tls-cert", dir.sub("cert.pem"), "--tls-key", dir.sub("key.pem")});
+  auto ready = await_ready(*p);
+  auto health = https_get(ready.admin_addr, "/healthz", material.cert_pem);
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->first, 200);
+  EXPECT_EQ(health->second, R"({"status":"ok"})");
+  auto missing = https_get(ready.public_addr, "/nothing", material.cert_pem);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->first, 404);
+  // A client that does not trust the certificate fails the handshake.
+  EXPECT_FALSE(https_get(ready.admin_addr, "/healthz", make_self_signed().cert_pem).has_value());
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait_exit(start_timeout_ms), 0);
+}
+
+TEST_F(Parleyd, AKeyThatDoesNotMatchTheCertificateExitsTwo) {
+  auto a = make_self_signed();
+  auto b = make_self_signed();
+  std::ofstream(dir.sub("cert.pem")) << a.cert_pem;
+  std::ofstream(dir.sub("key.pem")) << b.key_pem;
+  auto p = start({"--tls-cert", dir.sub("cert.pem"), "--tls-key", dir.sub("key.pem")});
+  EXPECT_EQ(p->wait_exit(start_timeout_ms), 2);
+  EXPECT_NE(read_file(log_path()).find("TLS key"), std::string::npos) << read_file(log_path());
 }
 
 TEST_F(Parleyd, HelpListsEveryFlagAndTheAsyncWarning) {
