@@ -27,7 +27,8 @@ std::optional<std::string> tenant_of(family f, std::string_view key) {
       auto kind = reader.u8();
       if (!kind) return std::nullopt;
       auto k = static_cast<meta_kind>(*kind);
-      if (k == meta_kind::api_key || k == meta_kind::audit || k == meta_kind::master_check) return std::nullopt;
+      if (k == meta_kind::api_key || k == meta_kind::audit || k == meta_kind::master_check ||
+          k == meta_kind::sequence_hwm) return std::nullopt;
       return reader.str();
     }
     default:

@@ -2,8 +2,7 @@
 
 #include <rocksdb/write_batch.h>
 
-#include <unordered_map>
-
+#include "parley/storage/keys.hpp"
 #include "store_impl.hpp"
 
 namespace parley::storage {
@@ -17,6 +16,16 @@ std::string guard_id(family f, std::string_view key) {
   return id;
 }
 
+std::string hwm_key(family f, std::string_view prefix) {
+  return key_builder(prefix.size() + 4)
+      .u8(static_cast<std::uint8_t>(meta_kind::sequence_hwm))
+      .u8(static_cast<std::uint8_t>(f))
+      .str(prefix)
+      .take();
+}
+
+std::string encode_u64(std::uint64_t v) { return key_builder(8).u64(v).take(); }
+
 }  // namespace
 
 group_writer::group_writer(store& db, group_writer_options options)
@@ -24,7 +33,9 @@ group_writer::group_writer(store& db, group_writer_options options)
 
 group_writer::~group_writer() { stop(); }
 
-status group_writer::submit(write_group group, commit_callback done) {
+status group_writer::submit(write_group group, commit_callback done) { return submit(std::move(group), {}, std::move(done)); }
+
+status group_writer::submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback done) {
   queued item;
   item.ops.reserve(group.ops.size());
   for (auto& op : group.ops) {
@@ -32,7 +43,13 @@ status group_writer::submit(write_group group, commit_callback done) {
     if (!encoded) return std::move(encoded).err();
     item.ops.push_back(std::move(*encoded));
   }
+  for (const auto& g : group.if_absent) {
+    if (g.op_count > 0 && g.first_op + g.op_count > item.ops.size()) {
+      return make_error(errc::invalid_argument, "guard range outside the group");
+    }
+  }
   item.if_absent = std::move(group.if_absent);
+  item.sequenced = std::move(sequenced);
   item.done = std::move(done);
   {
     std::lock_guard lock(mutex_);
@@ -80,6 +97,38 @@ void group_writer::run() {
   }
 }
 
+result<std::uint64_t> group_writer::next_sequence(family f, const std::string& prefix) {
+  std::string id = guard_id(f, prefix);
+  auto it = sequences_.find(id);
+  if (it == sequences_.end()) {
+    // First use since start: the larger of the stored high-water mark and the last key
+    // (records may have expired and been compacted away; numbers are never reused).
+    std::uint64_t last = 0;
+    auto hwm = db_.get(family::meta, hwm_key(f, prefix));
+    if (hwm) {
+      key_reader r(hwm->body);
+      last = r.u64().value_or(0);
+    } else if (hwm.code() != errc::not_found) {
+      return std::move(hwm).err();
+    }
+    auto& impl = db_.internals();
+    std::string upper = prefix_successor(prefix);
+    rocksdb::Slice lower_slice(prefix), upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> iter(impl.db->NewIterator(ro, impl.cf(f)));
+    iter->SeekToLast();
+    if (iter->Valid() && iter->key().size() >= prefix.size() + 8) {
+      key_reader r(iter->key().ToStringView().substr(iter->key().size() - 8));
+      last = std::max(last, r.u64().value_or(0));
+    }
+    if (!iter->status().ok()) return to_error(iter->status(), "sequence load");
+    it = sequences_.emplace(std::move(id), last).first;
+  }
+  return ++it->second;
+}
+
 void group_writer::commit(std::vector<queued>& batch) {
   auto& impl = db_.internals();
   commit_stats stats;
@@ -120,41 +169,90 @@ void group_writer::commit(std::vector<queued>& batch) {
     }
   }
 
-  // 2. Build one WriteBatch of every group that passes its guards, in submission order;
-  //    a guard also sees the keys written by earlier groups of this batch.
+  // 2. Build one WriteBatch of every group (or part of a group) that passes its guards,
+  //    in submission order; a guard also sees the keys written by earlier groups.
   rocksdb::WriteBatch wb;
-  std::unordered_map<std::string, const encoded_op*> written;
+  std::unordered_map<std::string, std::string> written;  // guard id -> encoded value
+  std::unordered_map<std::string, std::uint64_t> hwm_updates;
   std::size_t ref = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
     auto& item = batch[g];
-    bool duplicate = false;
+    auto& out = outcomes[g];
+    std::vector<bool> skip_op(item.ops.size(), false);
+    std::vector<bool> guard_hit(item.if_absent.size(), false);
+    bool refused = false;
     for (std::size_t k = 0; k < item.if_absent.size(); ++k, ++ref) {
-      if (duplicate) continue;
       const auto& gd = item.if_absent[k];
+      std::string existing;
+      bool hit = false;
       if (present[ref]) {
-        outcomes[g] = commit_outcome{errc::duplicate, k, std::move(found[ref])};
-        duplicate = true;
+        hit = true;
+        existing = std::move(found[ref]);
       } else if (auto it = written.find(guard_id(gd.fam, gd.key)); it != written.end()) {
-        commit_outcome out{errc::duplicate, k, {}};
-        if (auto rec = db_.decode(gd.fam, gd.key, it->second->value)) out.existing = std::move(rec->body);
-        outcomes[g] = std::move(out);
-        duplicate = true;
+        hit = true;
+        if (auto rec = db_.decode(gd.fam, gd.key, it->second)) existing = std::move(rec->body);
+      }
+      if (!hit) continue;
+      guard_hit[k] = true;
+      if (gd.op_count == 0) {
+        if (!refused) {
+          out.code = errc::duplicate;
+          out.guard_index = k;
+          out.existing = std::move(existing);
+          refused = true;
+        }
+      } else {
+        out.skipped.push_back(k);
+        out.skipped_existing.push_back(std::move(existing));
+        for (std::size_t i = gd.first_op; i < gd.first_op + gd.op_count; ++i) skip_op[i] = true;
       }
     }
-    if (duplicate) {
+    if (refused) {
       ++stats.duplicates;
       continue;
     }
-    for (const auto& op : item.ops) {
+    if (!out.skipped.empty()) ++stats.duplicates;
+    for (std::size_t i = 0; i < item.ops.size(); ++i) {
+      if (skip_op[i]) continue;
+      const auto& op = item.ops[i];
       rocksdb::Status s = op.erase ? wb.Delete(impl.cf(op.fam), op.key) : wb.Put(impl.cf(op.fam), op.key, op.value);
       if (!s.ok()) {
-        outcomes[g].code = errc::internal;
+        out.code = errc::internal;
         continue;
       }
       ++stats.records;
       stats.bytes += op.key.size() + op.value.size();
-      if (!op.erase) written[guard_id(op.fam, op.key)] = &op;
+      if (!op.erase) written[guard_id(op.fam, op.key)] = op.value;
     }
+    // Sequenced ops get their numbers now, in commit order, and are sealed with their
+    // final key (the seal binds the key).
+    out.sequences.assign(item.sequenced.size(), 0);
+    for (std::size_t i = 0; i < item.sequenced.size(); ++i) {
+      auto& seq_op = item.sequenced[i];
+      if (seq_op.guarded_by < guard_hit.size() && guard_hit[seq_op.guarded_by]) continue;
+      std::string prefix = seq_op.op.key;
+      auto n = next_sequence(seq_op.op.fam, prefix);
+      if (!n) {
+        out.code = n.code();
+        continue;
+      }
+      write_op op = seq_op.op;
+      op.key = prefix + encode_u64(*n);
+      auto encoded = db_.encode(std::move(op));
+      if (!encoded) {
+        out.code = encoded.code();
+        continue;
+      }
+      (void)wb.Put(impl.cf(encoded->fam), encoded->key, encoded->value);
+      ++stats.records;
+      stats.bytes += encoded->key.size() + encoded->value.size();
+      out.sequences[i] = *n;
+      hwm_updates[hwm_key(seq_op.op.fam, prefix)] = *n;
+    }
+  }
+  for (const auto& [key, n] : hwm_updates) {
+    auto encoded = db_.encode(write_op::put(family::meta, key, encode_u64(n)));
+    if (encoded) (void)wb.Put(impl.cf(family::meta), encoded->key, encoded->value);
   }
 
   // 3. One write, one fsync.
@@ -170,6 +268,9 @@ void group_writer::commit(std::vector<queued>& batch) {
       for (auto& out : outcomes) {
         if (out.code == errc::ok) out.code = code;
       }
+      // Numbers handed out in a failed batch are not stored; forget the cached counters
+      // so they are reloaded (the high-water mark on disk is still the old one).
+      sequences_.clear();
     }
   }
   if (options_.on_commit) options_.on_commit(stats);

@@ -188,3 +188,83 @@ TEST_F(GroupWriter, AGroupThatCannotBeEncodedIsRefusedWhole) {
 
 }  // namespace
 }  // namespace parley::storage
+
+namespace parley::storage {
+namespace {
+
+class GroupWriterParts : public parley::testing::store_fixture {
+ protected:
+  commit_outcome submit_and_wait(group_writer& writer, write_group g, std::vector<sequenced_op> seq = {}) {
+    std::promise<commit_outcome> done;
+    EXPECT_TRUE(writer.submit(std::move(g), std::move(seq), [&](commit_outcome o) { done.set_value(std::move(o)); }).ok());
+    return done.get_future().get();
+  }
+  // A group of two messages, each guarded by its own dedup key over its own two ops.
+  static write_group two_messages(const std::string& a, const std::string& b) {
+    write_group g;
+    for (const auto& id : {a, b}) {
+      std::size_t first = g.ops.size();
+      g.ops.push_back(write_op::put(family::messages, key_builder().str("t").str(id).take(), "msg " + id));
+      g.ops.push_back(write_op::put(family::dedup, "ch/" + id, "ref " + id));
+      g.if_absent.push_back(guard{family::dedup, "ch/" + id, first, 2});
+    }
+    g.ops.push_back(write_op::put(family::conversations, key_builder().str("t").str("state").take(), "state"));
+    return g;
+  }
+};
+
+TEST_F(GroupWriterParts, ARangedGuardSkipsOnlyItsOwnOps) {
+  group_writer writer(*db, group_writer_options{});
+  auto first = submit_and_wait(writer, two_messages("m1", "m2"));
+  EXPECT_EQ(first.code, errc::ok);
+  EXPECT_TRUE(first.skipped.empty());
+  auto second = submit_and_wait(writer, two_messages("m2", "m3"));
+  EXPECT_EQ(second.code, errc::ok);
+  ASSERT_EQ(second.skipped, std::vector<std::size_t>{0});
+  EXPECT_EQ(second.skipped_existing[0], "ref m2");
+  EXPECT_EQ(db->get(family::messages, key_builder().str("t").str("m3").take())->body, "msg m3");
+  EXPECT_EQ(db->get(family::dedup, "ch/m2")->body, "ref m2");
+}
+
+TEST_F(GroupWriterParts, SequencedOpsNumberInCommitOrderAndNeverReuseAcrossRestarts) {
+  ASSERT_TRUE(db->create_tenant_key("t").ok());
+  auto prefix = key_builder().str("t").take();
+  auto event = [&](std::string body) {
+    return std::vector<sequenced_op>{sequenced_op{write_op::put(family::events, prefix, std::move(body), true)}};
+  };
+  {
+    group_writer writer(*db, group_writer_options{});
+    EXPECT_EQ(submit_and_wait(writer, {}, event("e1")).sequences, std::vector<std::uint64_t>{1});
+    EXPECT_EQ(submit_and_wait(writer, {}, event("e2")).sequences, std::vector<std::uint64_t>{2});
+  }
+  // Even after every event expired and was compacted away, numbers go on from 3.
+  retention->set_tenant("t", tenant_retention{0, 90, 1});
+  time.advance(2 * ms_per_day);
+  ASSERT_TRUE(db->flush().ok());
+  ASSERT_TRUE(db->compact(family::events).ok());
+  ASSERT_EQ(db->count_physical(family::events, prefix).value(), 0u);
+  reopen();
+  group_writer writer(*db, group_writer_options{});
+  auto third = submit_and_wait(writer, {}, event("e3"));
+  ASSERT_EQ(third.sequences, std::vector<std::uint64_t>{3});
+  auto rec = db->get(family::events, prefix + key_builder().u64(3).take());
+  ASSERT_TRUE(rec.ok()) << rec.err().message;
+  EXPECT_EQ(rec->body, "e3");
+}
+
+TEST_F(GroupWriterParts, ASequencedOpGuardedByADuplicateIsNotWritten) {
+  group_writer writer(*db, group_writer_options{});
+  auto prefix = key_builder().str("t").take();
+  auto with_event = [&](const std::string& id) {
+    std::vector<sequenced_op> seq{sequenced_op{write_op::put(family::events, prefix, "event " + id), 0}};
+    return seq;
+  };
+  auto a = submit_and_wait(writer, two_messages("x1", "x2"), with_event("x1"));
+  EXPECT_EQ(a.sequences, std::vector<std::uint64_t>{1});
+  auto b = submit_and_wait(writer, two_messages("x1", "x9"), with_event("x1"));
+  EXPECT_EQ(b.sequences, std::vector<std::uint64_t>{0});
+  EXPECT_EQ(db->count_physical(family::events, prefix).value(), 1u);
+}
+
+}  // namespace
+}  // namespace parley::storage

@@ -34,6 +34,7 @@ enum class meta_kind : std::uint8_t {
   api_key = 4,     ///< key hash -> key record
   audit = 5,       ///< time, seq -> audit entry
   master_check = 6,///< a value sealed under the master key: proves the key matches
+  sequence_hwm = 7,///< family byte, sequence prefix -> highest number handed out
 };
 
 /// RocksDB column family name ("messages", ...).

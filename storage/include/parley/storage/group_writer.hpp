@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "parley/result.hpp"
@@ -22,12 +23,20 @@
 
 namespace parley::storage {
 
-/// A dedup guard: the group commits only if `key` is absent from `fam` (or expired),
-/// both in the database and among the earlier groups of the same batch. Check and insert
-/// happen in the one writer thread, so they are atomic without locks.
+/// A dedup guard: `key` must be absent from `fam` (or expired), both in the database
+/// and among the earlier groups of the same batch. Check and insert happen in the one
+/// writer thread, so they are atomic without locks.
+/// - `op_count == 0`: the guard covers the whole group; if the key is present nothing of
+///   the group is written and the outcome is `duplicate`.
+/// - `op_count > 0`: the guard covers ops [first_op, first_op + op_count) only; if the key
+///   is present those ops are skipped (listed in `commit_outcome::skipped`) and the rest
+///   of the group is written. One webhook carrying a new and an already stored message
+///   is then stored atomically without the duplicate.
 struct guard {
   family fam = family::dedup;
   std::string key;
+  std::size_t first_op = 0;
+  std::size_t op_count = 0;
 };
 
 /// Records that must be stored together, atomically, or not at all.
@@ -36,11 +45,23 @@ struct write_group {
   std::vector<guard> if_absent;
 };
 
+/// Ops whose key ends in a sequence number the writer assigns at commit time: `key` is
+/// the prefix; the writer appends the next u64 of that prefix (strictly increasing in
+/// commit order, never reused, also across restarts). Used for feeds (events) whose
+/// readers must never see a later number commit before an earlier one.
+struct sequenced_op {
+  write_op op;            ///< op.key is the prefix
+  std::size_t guarded_by = static_cast<std::size_t>(-1);  ///< index of a ranged guard that also skips this op
+};
+
 /// What happened to one submitted group.
 struct commit_outcome {
   errc code = errc::ok;         ///< ok, duplicate, or the error that failed the batch
   std::size_t guard_index = 0;  ///< for duplicate: which guard matched
   std::string existing;         ///< for duplicate: the stored body under that guard key
+  std::vector<std::size_t> skipped;           ///< ranged guards that matched (ops skipped)
+  std::vector<std::string> skipped_existing;  ///< the stored body under each of those keys
+  std::vector<std::uint64_t> sequences;       ///< per sequenced op: its number (0 when skipped)
 };
 
 /// Called exactly once per accepted group, on the writer thread. Must be quick and must
@@ -77,6 +98,8 @@ class group_writer {
   /// callback will be called exactly once; on error (overloaded, shutting_down, or an
   /// encoding error) it is never called and nothing is written.
   [[nodiscard]] status submit(write_group group, commit_callback done);
+  /// As submit(), plus ops whose keys get a sequence number at commit (sealed then).
+  [[nodiscard]] status submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback done);
 
   /// Stops taking work, commits what was accepted, joins the thread. Idempotent.
   void stop();
@@ -88,8 +111,11 @@ class group_writer {
   struct queued {
     std::vector<encoded_op> ops;
     std::vector<guard> if_absent;
+    std::vector<sequenced_op> sequenced;
     commit_callback done;
   };
+  /// Next number for a sequence prefix (loads the high-water mark on first use).
+  result<std::uint64_t> next_sequence(family f, const std::string& prefix);
   void run();
   void commit(std::vector<queued>& batch);
 
@@ -99,6 +125,7 @@ class group_writer {
   std::condition_variable wake_;
   std::deque<queued> queue_;
   bool stopping_ = false;
+  std::unordered_map<std::string, std::uint64_t> sequences_;  ///< writer thread only
   std::thread thread_;
 };
 
