@@ -1,6 +1,16 @@
-# parley_actors: the CAF actors (one folder per actor; its header is its protocol).
-add_library(parley_actors STATIC system.cpp storage_writer/storage_writer_actor.cpp)
+# parley_actors: the CAF actors (one folder per actor; its header is its protocol) and
+# what they share (directory, views, pools).
+add_library(parley_actors STATIC
+  system.cpp
+  storage_writer/storage_writer_actor.cpp
+  registry/directory.cpp
+  registry/registry_actor.cpp
+  tenant/tenant_actor.cpp
+  conversation/conversation_actor.cpp
+  common/blocking_pool.cpp
+  common/feed_notifier.cpp
+  common/views.cpp)
 target_include_directories(parley_actors
   PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(parley_actors PUBLIC parley_storage CAF::core)
+target_link_libraries(parley_actors PUBLIC parley_storage CAF::core PRIVATE Boost::json OpenSSL::Crypto)
 parley_project_target(parley_actors)

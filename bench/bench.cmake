@@ -3,3 +3,8 @@
 add_executable(parley_storage_bench storage/append_bench.cpp storage/codec_bench.cpp)
 target_link_libraries(parley_storage_bench PRIVATE parley_storage benchmark::benchmark benchmark::benchmark_main Threads::Threads)
 parley_project_target(parley_storage_bench)
+
+# Provider adapters: signature verification and webhook normalization per provider.
+add_executable(parley_providers_bench providers/normalize_bench.cpp)
+target_link_libraries(parley_providers_bench PRIVATE parley_providers benchmark::benchmark benchmark::benchmark_main Threads::Threads)
+parley_project_target(parley_providers_bench)

@@ -1,11 +1,12 @@
 # parley_engine: the process (config, secrets, metrics, admin routes, wiring) and parleyd.
 add_library(parley_engine STATIC
-  config/config.cpp app/secrets.cpp app/metrics.cpp app/tls.cpp app/app.cpp admin/health_routes.cpp)
+  config/config.cpp app/secrets.cpp app/metrics.cpp app/tls.cpp app/app.cpp admin/health_routes.cpp
+  admin/admin_routes.cpp api/http_util.cpp webhooks/webhook_routes.cpp tenant_api/tenant_routes.cpp)
 target_include_directories(parley_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/..)
 target_link_libraries(parley_engine
-  PUBLIC parley_actors parley_http
+  PUBLIC parley_actors parley_http parley_providers
   PRIVATE Boost::headers OpenSSL::SSL CLI11::CLI11 tomlplusplus::tomlplusplus spdlog::spdlog fmt::fmt
-          prometheus-cpp::core CAF::core)
+          prometheus-cpp::core CAF::core Boost::json)
 target_compile_definitions(parley_engine PRIVATE BOOST_ASIO_NO_DEPRECATED)
 parley_project_target(parley_engine)
 

@@ -22,8 +22,12 @@ storage_writer_actor::behavior_type writer_behavior(storage_writer_actor::statef
       [self](append_atom, append_job& job) {
         auto done = std::move(job.done);
         // submit() encodes and seals here, on this detached actor's own thread.
-        auto submitted = self->state.writer->submit(std::move(job.group), done);
-        if (!submitted && done) done(storage::commit_outcome{submitted.code(), 0, {}});
+        auto submitted = self->state.writer->submit(std::move(job.group), std::move(job.sequenced), done);
+        if (!submitted && done) {
+          storage::commit_outcome refused;
+          refused.code = submitted.code();
+          done(std::move(refused));
+        }
       },
       [self](status_atom, status_probe& probe) {
         if (!probe.done) return;

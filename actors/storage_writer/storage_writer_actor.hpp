@@ -26,6 +26,7 @@ namespace parley::actors {
 struct append_job {
   storage::write_group group;
   storage::commit_callback done;
+  std::vector<storage::sequenced_op> sequenced;  ///< feed records numbered at commit
 };
 
 /// The writer's state as seen by health checks.

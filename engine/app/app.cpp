@@ -13,7 +13,10 @@
 #include <optional>
 #include <thread>
 
+#include "admin/admin_routes.hpp"
 #include "admin/health_routes.hpp"
+#include "tenant_api/tenant_routes.hpp"
+#include "webhooks/webhook_routes.hpp"
 #include "app/metrics.hpp"
 #include "app/tls.hpp"
 #include "engine/http/server.hpp"
@@ -46,11 +49,11 @@ class process {
       tls = *ctx;
     }
 
-    auto retention = std::make_shared<storage::retention_policy>(system_clock::instance(), cfg_.dedup_window_hours);
+    retention_ = std::make_shared<storage::retention_policy>(system_clock::instance(), cfg_.dedup_window_hours);
     storage::store_options so;
     so.path = cfg_.data_dir + "/db";
     so.master_key = keys_.master_key;
-    so.retention = retention;
+    so.retention = retention_;
     auto opened = storage::store::open(std::move(so));
     if (!opened) {
       log->error("cannot open storage: {}", opened.err().message);
@@ -71,14 +74,40 @@ class process {
     // The storage writer is the first actor: everything that stores goes through it.
     runtime_.emplace(actors::system_options{cfg_.actor_threads});
     writer_actor_ = actors::spawn_storage_writer(runtime_->system(), db_, writer_);
+    readers_.emplace(cfg_.reader_threads, 4096);
+
+    // Tenants, channels and keys: loaded before the listeners open, so the first webhook
+    // already finds its channel.
+    auto rctx = std::make_shared<actors::registry_context>();
+    rctx->db = db_;
+    rctx->retention = retention_;
+    rctx->writer = writer_actor_;
+    rctx->dir = &directory_;
+    rctx->time = &system_clock::instance();
+    rctx->tenant_defaults.time = &system_clock::instance();
+    if (auto st = actors::load_registry(runtime_->system(), rctx); !st) {
+      log->error("cannot load tenants and channels: {}", st.err().message);
+      return 1;
+    }
+    registry_ = actors::spawn_registry(runtime_->system(), rctx);
+    svc_.io = &io_;
+    svc_.dir = &directory_;
+    svc_.registry = registry_;
+    svc_.readers = &*readers_;
+    svc_.db = db_;
+    svc_.time = &system_clock::instance();
+    svc_.admin_token = keys_.admin_token;
+    svc_.webhooks = &webhook_counters_;
+    add_webhook_metrics();
 
     auto admin_routes = std::make_shared<http::router>();
     add_health_routes(*admin_routes, metrics_, readiness{&listeners_up_, [this](std::function<void(bool)> done) {
                                                            probe_storage(std::move(done));
                                                          }});
-    // The public routes (webhooks, tenant API) are registered by the inbound issue's
-    // handlers; until then every public path answers 404 not_found.
+    add_admin_routes(*admin_routes, svc_);
     auto public_routes = std::make_shared<http::router>();
+    add_webhook_routes(*public_routes, svc_);
+    add_tenant_routes(*public_routes, svc_);
 
     public_.emplace(io_, listener_options(cfg_.public_addr, tls, "public"), public_routes);
     admin_.emplace(io_, listener_options(cfg_.admin_addr, tls, "admin"), admin_routes);
@@ -118,6 +147,13 @@ class process {
     if (shut_down_) return;
     shut_down_ = true;
     listeners_up_ = false;
+    if (readers_) readers_->stop();
+    if (registry_) {
+      caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+      registry_ = nullptr;
+    }
+    actors::stop_tenants(directory_);
+    svc_.registry = nullptr;
     if (writer_actor_) {
       caf::anon_send_exit(writer_actor_, caf::exit_reason::user_shutdown);
       writer_actor_ = nullptr;
@@ -164,6 +200,7 @@ class process {
     listeners_up_ = false;
     public_->stop_accepting();
     admin_->stop_accepting();
+    directory_.feeds().wake_all();  // long-polls answer now rather than hold the drain
     auto remaining = std::make_shared<std::atomic<int>>(2);
     auto one_done = [this, remaining] {
       if (remaining->fetch_sub(1) == 1) drained_.set_value();
@@ -172,8 +209,30 @@ class process {
     admin_->drain(one_done);
   }
 
+  void add_webhook_metrics() {
+    auto* c = &webhook_counters_;
+    auto add = [this](std::string name, std::string help, bool counter, const std::atomic<std::uint64_t>* v) {
+      metrics_.add_value(std::move(name), std::move(help), counter, [v] { return static_cast<double>(v->load()); });
+    };
+    add("parley_webhooks_accepted_total", "Webhooks answered 200 (stored or known duplicates).", true, &c->accepted);
+    add("parley_webhooks_unauthorized_total", "Webhooks refused 401: bad signature, token or credentials.", true, &c->unauthorized);
+    add("parley_webhooks_invalid_total", "Webhooks refused 400: not of the provider's shape.", true, &c->invalid);
+    add("parley_webhooks_unknown_channel_total", "Webhooks refused 404: unknown or deleted channel.", true, &c->unknown_channel);
+    add("parley_webhooks_unavailable_total", "Webhooks answered 503: overloaded or storage failed.", true, &c->overloaded);
+    add("parley_webhooks_ignored_entries_total", "Entries skipped: other accounts, update kinds Parley ignores.", true, &c->ignored_entries);
+    add("parley_webhooks_in_flight", "Webhooks accepted and not yet answered.", false, &c->in_flight);
+    metrics_.add_value("parley_conversations_active", "Conversation actors currently active.", false,
+                       [] { return static_cast<double>(actors::active_conversations()); });
+  }
+
   const config& cfg_;
   const secrets& keys_;
+  std::shared_ptr<storage::retention_policy> retention_;
+  actors::directory directory_;
+  std::optional<actors::blocking_pool> readers_;
+  actors::registry_actor registry_;
+  services svc_;
+  webhook_counters webhook_counters_;
   std::shared_ptr<storage::store> db_;
   std::shared_ptr<storage::group_writer> writer_;
   metrics metrics_;

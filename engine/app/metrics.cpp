@@ -111,6 +111,10 @@ class callback_collector final : public prometheus::Collectable {
     std::lock_guard lock(mutex_);
     listeners_.emplace_back(std::move(name), std::move(read));
   }
+  void add_value(std::string name, std::string help, bool counter, std::function<double()> read) {
+    std::lock_guard lock(mutex_);
+    values_.push_back(value_source{std::move(name), std::move(help), counter, std::move(read)});
+  }
   void set_pending(std::function<std::size_t()> read) {
     std::lock_guard lock(mutex_);
     pending_ = std::move(read);
@@ -144,6 +148,9 @@ class callback_collector final : public prometheus::Collectable {
       add(timeouts, static_cast<double>(s.timeouts));
     }
     std::vector<MetricFamily> out = {requests, responses, active, accepted, rejected, timeouts};
+    for (const auto& v : values_) {
+      out.push_back(gauge_family(v.name, v.help, v.read(), v.counter ? MetricType::Counter : MetricType::Gauge));
+    }
     if (pending_) {
       out.push_back(gauge_family("parley_storage_writer_pending_groups", "Append groups queued for the next commits.",
                                  static_cast<double>(pending_())));
@@ -155,6 +162,12 @@ class callback_collector final : public prometheus::Collectable {
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, std::function<http::server_stats()>>> listeners_;
   std::function<std::size_t()> pending_;
+  struct value_source {
+    std::string name, help;
+    bool counter;
+    std::function<double()> read;
+  };
+  std::vector<value_source> values_;
 };
 
 prometheus::Histogram::BucketBoundaries exponential(double start, double factor, int count) {
@@ -221,6 +234,10 @@ void metrics::observe_commit(const storage::commit_stats& s) {
 
 void metrics::add_listener(std::string name, std::function<http::server_stats()> read) {
   impl_->callbacks->add_listener(std::move(name), std::move(read));
+}
+
+void metrics::add_value(std::string name, std::string help, bool counter, std::function<double()> read) {
+  impl_->callbacks->add_value(std::move(name), std::move(help), counter, std::move(read));
 }
 
 void metrics::set_writer_pending(std::function<std::size_t()> read) { impl_->callbacks->set_pending(std::move(read)); }

@@ -25,6 +25,8 @@ class metrics {
   void add_listener(std::string name, std::function<http::server_stats()> read);
   /// Exposes the storage writer's queue depth.
   void set_writer_pending(std::function<std::size_t()> read);
+  /// Exposes a value read at scrape time (counter when `counter`, else gauge).
+  void add_value(std::string name, std::string help, bool counter, std::function<double()> read);
   /// Prometheus text exposition format.
   [[nodiscard]] std::string render() const;
 

@@ -38,6 +38,7 @@ struct config {
   std::uint32_t dedup_window_hours = 168;
   std::size_t io_threads = 2;
   std::size_t actor_threads = 2;
+  std::size_t reader_threads = 2;
   std::string whatsapp_api_base = "https://graph.facebook.com/v21.0";
   std::string telegram_api_base = "https://api.telegram.org";
   std::string postmark_api_base = "https://api.postmarkapp.com";

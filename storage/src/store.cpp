@@ -304,6 +304,34 @@ result<std::vector<record>> store::read_reverse(family f, std::string_view prefi
   return out;
 }
 
+result<std::vector<record>> store::read_forward(family f, std::string_view prefix, std::string_view after_key,
+                                                std::size_t limit) const {
+  std::string upper = prefix_successor(prefix);
+  rocksdb::Slice lower_slice(prefix.data(), prefix.size());
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  std::vector<record> out;
+  if (after_key.empty()) {
+    it->Seek(lower_slice);
+  } else {
+    it->Seek(as_slice(after_key));
+    if (it->Valid() && it->key().ToStringView() == after_key) it->Next();
+  }
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    auto rec = decode(f, as_view(it->key()), as_view(it->value()));
+    if (rec) {
+      out.push_back(std::move(*rec));
+    } else if (rec.code() != errc::expired) {
+      return std::move(rec).err();
+    }
+  }
+  if (!it->status().ok()) return to_error(it->status(), "read_forward");
+  return out;
+}
+
 namespace {
 
 class snapshot_cursor final : public scan_cursor {

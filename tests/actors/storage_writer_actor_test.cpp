@@ -62,7 +62,7 @@ TEST_F(StorageWriterActor, AppendJobsFromManyThreadsAreCommittedAndCompleted) {
         std::promise<errc> done;
         auto seq = static_cast<std::uint64_t>(t * per_thread + i);
         caf::anon_send(actor, append_atom::value,
-                       append_job{message(seq), [&](storage::commit_outcome o) { done.set_value(o.code); }});
+                       append_job{message(seq), [&](storage::commit_outcome o) { done.set_value(o.code); }, {}});
         if (done.get_future().get() == errc::ok) ++ok;
       }
     });
@@ -77,7 +77,7 @@ TEST_F(StorageWriterActor, AppendJobsFromManyThreadsAreCommittedAndCompleted) {
 TEST_F(StorageWriterActor, ARepeatedAppendIsReportedAsDuplicate) {
   for (errc expected : {errc::ok, errc::duplicate}) {
     std::promise<errc> done;
-    caf::anon_send(actor, append_atom::value, append_job{message(1), [&](storage::commit_outcome o) { done.set_value(o.code); }});
+    caf::anon_send(actor, append_atom::value, append_job{message(1), [&](storage::commit_outcome o) { done.set_value(o.code); }, {}});
     EXPECT_EQ(done.get_future().get(), expected);
   }
 }
@@ -86,7 +86,7 @@ TEST_F(StorageWriterActor, EncodingErrorsCompleteTheJobWithTheError) {
   storage::write_group g;
   g.ops.push_back(storage::write_op::put(storage::family::messages, storage::key_builder().str("no-key").u64(1).take(), "x", true));
   std::promise<errc> done;
-  caf::anon_send(actor, append_atom::value, append_job{std::move(g), [&](storage::commit_outcome o) { done.set_value(o.code); }});
+  caf::anon_send(actor, append_atom::value, append_job{std::move(g), [&](storage::commit_outcome o) { done.set_value(o.code); }, {}});
   EXPECT_EQ(done.get_future().get(), errc::key_destroyed);
 }
 

@@ -8,3 +8,14 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 
 }  // namespace parley::actors
+
+namespace parley::actors {
+
+using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using pstatus_atom = caf::atom_constant<caf::atom("pstatus")>;
+using command_atom = caf::atom_constant<caf::atom("command")>;
+
+}  // namespace parley::actors

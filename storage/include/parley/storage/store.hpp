@@ -98,6 +98,10 @@ class store {
   [[nodiscard]] result<std::vector<record>> read_reverse(family f, std::string_view prefix,
                                                          std::string_view before_key,
                                                          std::size_t limit) const;
+  /// Up to `limit` records with keys starting with `prefix` and above `after_key`
+  /// (empty: from the start), oldest (smallest key) first. Expired records are skipped.
+  [[nodiscard]] result<std::vector<record>> read_forward(family f, std::string_view prefix, std::string_view after_key,
+                                                         std::size_t limit) const;
   /// A forward cursor over every live record with `prefix`, on a consistent snapshot,
   /// in constant memory (for export).
   [[nodiscard]] std::unique_ptr<scan_cursor> scan(family f, std::string_view prefix) const;

@@ -1,0 +1,332 @@
+#include "conversation/conversation_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "parley/actors/directory.hpp"
+#include "parley/actors/views.hpp"
+#include "parley/ids.hpp"
+#include "parley/json_writer.hpp"
+
+namespace parley::actors {
+namespace {
+
+constexpr std::int64_t window_ms = 24LL * 3600 * 1000;
+constexpr std::size_t recent_limit = 512;
+
+struct conversation_state_holder {
+  std::shared_ptr<const tenant_context> ctx;
+  tenant_actor tenant;
+  storage::conversation_state state;
+  std::int64_t indexed_activity_ms = 0;  ///< last_message_at as the activity index has it
+  std::vector<storage::write_op> pending_identity_ops;
+  std::deque<std::string> recent_order;
+  std::unordered_set<std::string> recent;  ///< channel|provider id of committed messages
+  std::unordered_map<std::uint64_t, storage::message_record> recent_records;
+  std::deque<std::uint64_t> recent_record_order;
+  std::uint64_t received = 0;
+  int in_flight = 0;
+  std::int64_t last_activity_ms = 0;
+  bool idle_timer_armed = false;
+  static inline const char* name = "conversation";
+};
+
+using self_ptr = conversation_actor::stateful_pointer<conversation_state_holder>;
+
+std::string upper_trimmed(std::string_view text) {
+  auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  auto end = text.find_last_not_of(" \t\r\n");
+  std::string out(text.substr(begin, end - begin + 1));
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool contains(const std::vector<std::string>& words, const std::string& w) {
+  return std::find(words.begin(), words.end(), w) != words.end();
+}
+
+void remember_record(conversation_state_holder& st, const storage::message_record& m) {
+  if (!st.recent_records.contains(m.seq)) {
+    st.recent_record_order.push_back(m.seq);
+    if (st.recent_record_order.size() > recent_limit) {
+      st.recent_records.erase(st.recent_record_order.front());
+      st.recent_record_order.pop_front();
+    }
+  }
+  st.recent_records[m.seq] = m;
+}
+
+void remember_id(conversation_state_holder& st, std::string id) {
+  if (!st.recent.insert(id).second) return;
+  st.recent_order.push_back(std::move(id));
+  if (st.recent_order.size() > recent_limit) {
+    st.recent.erase(st.recent_order.front());
+    st.recent_order.pop_front();
+  }
+}
+
+void arm_idle_timer(self_ptr self) {
+  auto& st = self->state;
+  st.last_activity_ms = st.ctx->time->now_ms();
+  if (st.idle_timer_armed) return;
+  st.idle_timer_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(st.ctx->conversation_idle_ms), idle_atom::value, std::uint64_t{0});
+}
+
+// The state record, the activity index and any pending identity records: written with
+// every group so storage always holds the state as of the last committed group.
+void add_state_ops(conversation_state_holder& st, storage::write_group& g) {
+  const auto& tenant = st.ctx->tenant;
+  g.ops.push_back(storage::write_op::put(storage::family::conversations,
+                                         storage::conversation_key(tenant, st.state.contact_id),
+                                         storage::encode(st.state), true));
+  if (st.indexed_activity_ms != st.state.last_message_at_ms) {
+    if (st.indexed_activity_ms > 0) {
+      g.ops.push_back(storage::write_op::remove(
+          storage::family::conversations, storage::activity_key(tenant, st.indexed_activity_ms, st.state.contact_id)));
+    }
+    g.ops.push_back(storage::write_op::put(
+        storage::family::conversations, storage::activity_key(tenant, st.state.last_message_at_ms, st.state.contact_id), ""));
+    st.indexed_activity_ms = st.state.last_message_at_ms;
+  }
+  for (const auto& op : st.pending_identity_ops) g.ops.push_back(op);
+}
+
+// Hands a group to the storage writer; the completion answers the webhook's ack part,
+// wakes feed readers and reports back to this actor.
+void submit(self_ptr self, storage::write_group group, std::vector<storage::sequenced_op> sequenced,
+            std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids, bool carries_identity) {
+  auto& st = self->state;
+  ++st.in_flight;
+  auto me = caf::actor_cast<conversation_actor>(self);
+  auto ctx = st.ctx;
+  append_job job;
+  job.group = std::move(group);
+  job.sequenced = std::move(sequenced);
+  job.done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids),
+              carries_identity](storage::commit_outcome outcome) mutable {
+    if (ack) ack->complete(outcome.code);
+    std::uint64_t top = 0;
+    for (auto s : outcome.sequences) top = std::max(top, s);
+    if (top > 0 && outcome.code == errc::ok) ctx->dir->feeds().notify(ctx->tenant, top);
+    conversation_committed c;
+    c.code = outcome.code;
+    c.skipped = outcome.skipped.size();
+    c.carried_identity = carries_identity;
+    if (outcome.code == errc::ok) {
+      std::vector<bool> skipped(provider_ids.size(), false);
+      for (auto k : outcome.skipped) {
+        if (k < skipped.size()) skipped[k] = true;
+      }
+      for (std::size_t i = 0; i < provider_ids.size(); ++i) {
+        if (!skipped[i]) c.stored_provider_ids.push_back(std::move(provider_ids[i]));
+      }
+    }
+    caf::anon_send(me, committed_atom::value, std::move(c));
+  };
+  self->send(st.ctx->writer, append_atom::value, std::move(job));
+}
+
+void on_inbound(self_ptr self, conversation_inbound& in) {
+  auto& st = self->state;
+  ++st.received;
+  arm_idle_timer(self);
+  const auto& ch = *in.channel;
+  const auto& tenant = st.ctx->tenant;
+  std::int64_t now = st.ctx->time->now_ms();
+
+  bool known_identity = std::any_of(st.state.identities.begin(), st.state.identities.end(), [&](const auto& id) {
+    return id.channel_id == in.identity.channel_id && id.external_id == in.identity.external_id;
+  });
+  if (!known_identity && !in.identity.external_id.empty()) st.state.identities.push_back(in.identity);
+  for (auto& op : in.identity_ops) st.pending_identity_ops.push_back(std::move(op));
+
+  storage::write_group group;
+  std::vector<storage::sequenced_op> events;
+  std::vector<std::string> provider_ids;  // index = guard index
+  for (const auto& msg : in.messages) {
+    std::string recent_id = ch.id + "|" + msg.provider_message_id;
+    if (st.recent.contains(recent_id)) continue;  // a hot redelivery: answered without a write
+
+    std::int64_t ts = msg.timestamp_ms > 0 ? msg.timestamp_ms : in.received_ms;
+    storage::message_record rec;
+    rec.seq = ++st.state.last_seq;
+    rec.id = storage::message_id_for(st.state.contact_id, rec.seq);
+    rec.channel_id = ch.id;
+    rec.channel = ch.type;
+    rec.outbound = msg.outbound_echo;
+    rec.kind = msg.kind;
+    rec.text = msg.text;
+    rec.details_json = msg.details_json;
+    rec.provider_message_id = msg.provider_message_id;
+    rec.external_id = msg.external_id;
+    rec.status = msg.outbound_echo ? delivery_status::sent : delivery_status::received;
+    rec.status_history.push_back(storage::status_entry{rec.status, ts});
+    rec.provider_ts_ms = ts;
+    rec.created_at_ms = now;
+    rec.reply_to = msg.reply_to;
+    rec.edited = msg.edited;
+
+    std::size_t first = group.ops.size();
+    group.ops.push_back(storage::write_op::put(storage::family::messages,
+                                               storage::message_key(tenant, st.state.contact_id, rec.seq),
+                                               storage::encode(rec), true));
+    group.ops.push_back(storage::write_op::put(storage::family::dedup,
+                                               storage::dedup_key(ch.id, msg.provider_message_id),
+                                               storage::encode(storage::message_ref{tenant, st.state.contact_id, rec.seq})));
+    std::size_t guard_index = group.if_absent.size();
+    group.if_absent.push_back(storage::guard{storage::family::dedup, storage::dedup_key(ch.id, msg.provider_message_id), first, 2});
+    provider_ids.push_back(std::move(recent_id));
+
+    std::string conversation_id = storage::conversation_id_for(st.state.contact_id);
+    std::string message_json = render_message(rec, conversation_id, true);
+    if (msg.outbound_echo) {
+      std::string data;
+      json_writer w(data);
+      w.begin_object().field("status", "sent").key("message").raw(message_json).end_object();
+      events.push_back(storage::sequenced_op{
+          storage::write_op::put(storage::family::events, storage::event_prefix(tenant), render_event("message.status", now, data), true),
+          guard_index});
+    } else {
+      events.push_back(storage::sequenced_op{
+          storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
+                                 render_event("message.received", now, message_json), true),
+          guard_index});
+    }
+
+    // Conversation state: counts, the 24-hour window from the provider's time (a late
+    // redelivery of an older message never shortens it), consent keywords.
+    ++st.state.message_count;
+    st.state.last_message_at_ms = std::max(st.state.last_message_at_ms, ts);
+    auto& chs = st.state.channel(ch.id, ch.type);
+    if (!msg.outbound_echo && has_service_window(ch.type)) {
+      chs.window_expires_ms = std::max(chs.window_expires_ms, ts + window_ms);
+    }
+    if (!msg.outbound_echo && msg.kind == message_kind::text && msg.text) {
+      std::string word = upper_trimmed(*msg.text);
+      auto before = chs.consent;
+      if (contains(st.ctx->stop_keywords, word)) chs.consent = storage::consent_state::opted_out;
+      else if (contains(st.ctx->start_keywords, word)) chs.consent = storage::consent_state::opted_in;
+      if (chs.consent != before) {
+        std::string data;
+        json_writer w(data);
+        w.begin_object()
+            .field("conversation_id", conversation_id)
+            .field("contact_id", st.state.contact_id)
+            .field("channel_id", ch.id)
+            .field("consent", storage::to_string(chs.consent))
+            .field("message_id", rec.id)
+            .end_object();
+        events.push_back(storage::sequenced_op{
+            storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
+                                   render_event("conversation.consent", now, data), true),
+            guard_index});
+      }
+    }
+    if (msg.display_name.size() > 0 && st.state.display_name.empty()) st.state.display_name = msg.display_name;
+    if (!msg.phone_e164.empty() && st.state.phone_e164.empty()) st.state.phone_e164 = msg.phone_e164;
+    if (!msg.email.empty() && st.state.email.empty()) st.state.email = msg.email;
+  }
+
+  if (group.ops.empty() && st.pending_identity_ops.empty()) {
+    if (in.ack) in.ack->complete(errc::duplicate);
+    return;
+  }
+  if (in.raw_body) group.ops.push_back(std::move(*in.raw_body));
+  bool carries_identity = !st.pending_identity_ops.empty();
+  add_state_ops(st, group);
+  submit(self, std::move(group), std::move(events), std::move(in.ack), std::move(provider_ids), carries_identity);
+}
+
+void on_status(self_ptr self, conversation_status& s) {
+  auto& st = self->state;
+  ++st.received;
+  arm_idle_timer(self);
+  auto it = st.recent_records.find(s.current.seq);
+  storage::message_record rec = it != st.recent_records.end() ? it->second : std::move(s.current);
+  if (!status_may_advance(rec.status, s.status.status)) {
+    if (s.ack) s.ack->complete(errc::ok);  // late or repeated status: nothing to change
+    return;
+  }
+  std::int64_t now = st.ctx->time->now_ms();
+  rec.status = s.status.status;
+  rec.status_history.push_back(storage::status_entry{rec.status, s.status.timestamp_ms > 0 ? s.status.timestamp_ms : now});
+  if (rec.status == delivery_status::failed) {
+    rec.error_code = s.status.error_code;
+    rec.error_message = s.status.error_message;
+  }
+  remember_record(st, rec);
+  const auto& tenant = st.ctx->tenant;
+  storage::write_group group;
+  group.ops.push_back(storage::write_op::put(storage::family::messages,
+                                             storage::message_key(tenant, st.state.contact_id, rec.seq),
+                                             storage::encode(rec), true));
+  std::string data;
+  json_writer w(data);
+  w.begin_object()
+      .field("status", to_string(rec.status))
+      .key("message")
+      .raw(render_message(rec, storage::conversation_id_for(st.state.contact_id), true))
+      .end_object();
+  std::vector<storage::sequenced_op> events{storage::sequenced_op{storage::write_op::put(
+      storage::family::events, storage::event_prefix(tenant), render_event("message.status", now, data), true)}};
+  bool carries_identity = !st.pending_identity_ops.empty();
+  add_state_ops(st, group);
+  submit(self, std::move(group), std::move(events), std::move(s.ack), {}, carries_identity);
+}
+
+void on_committed(self_ptr self, conversation_committed& c) {
+  auto& st = self->state;
+  --st.in_flight;
+  if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
+  if (c.carried_identity) st.pending_identity_ops.clear();
+  if (c.skipped > 0) st.state.message_count -= std::min<std::uint64_t>(c.skipped, st.state.message_count);
+  for (auto& id : c.stored_provider_ids) remember_id(st, std::move(id));
+}
+
+void on_idle(self_ptr self) {
+  auto& st = self->state;
+  st.idle_timer_armed = false;
+  std::int64_t idle_for = st.ctx->time->now_ms() - st.last_activity_ms;
+  if (idle_for < st.ctx->conversation_idle_ms || st.in_flight > 0) {
+    st.idle_timer_armed = true;
+    auto wait = std::max<std::int64_t>(st.ctx->conversation_idle_ms - idle_for, 10);
+    self->delayed_send(self, std::chrono::milliseconds(wait), idle_atom::value, std::uint64_t{0});
+    return;
+  }
+  // Ask to be retired; the tenant agrees only if it sent us nothing we have not handled.
+  self->send(st.tenant, retire_atom::value, st.state.contact_id, st.received);
+}
+
+conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx,
+                                                        tenant_actor tenant, storage::conversation_state state) {
+  self->state.ctx = std::move(ctx);
+  self->state.tenant = std::move(tenant);
+  self->state.indexed_activity_ms = state.last_message_at_ms;
+  self->state.state = std::move(state);
+  arm_idle_timer(self);
+  return {
+      [self](inbound_atom, conversation_inbound& in) { on_inbound(self, in); },
+      [self](pstatus_atom, conversation_status& s) { on_status(self, s); },
+      [self](committed_atom, conversation_committed& c) { on_committed(self, c); },
+      [self](idle_atom, std::uint64_t) { on_idle(self); },
+  };
+}
+
+}  // namespace
+
+conversation_actor spawn_conversation(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx,
+                                      tenant_actor tenant, storage::conversation_state state) {
+  return sys.spawn(conversation_behavior, std::move(ctx), std::move(tenant), std::move(state));
+}
+
+}  // namespace parley::actors

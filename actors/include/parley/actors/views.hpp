@@ -1,0 +1,21 @@
+#pragma once
+/// JSON views of stored records exactly as API.md shows them (GET /v1/messages/{id},
+/// conversations, events). Shared by the conversation actor (event data) and the HTTP
+/// edge (tenant API). Pure CPU.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "parley/storage/records.hpp"
+
+namespace parley::actors {
+
+/// A message object; `with_seq` adds "seq" (conversation pages).
+[[nodiscard]] std::string render_message(const storage::message_record& m, std::string_view conversation_id,
+                                         bool with_seq);
+/// A conversation object; window "open" is judged at `now_ms`.
+[[nodiscard]] std::string render_conversation(const storage::conversation_state& c, std::int64_t now_ms);
+/// The stored body of an event: {"type","at","data"}; the id and cursor come from its key.
+[[nodiscard]] std::string render_event(std::string_view type, std::int64_t at_ms, std::string_view data_json);
+
+}  // namespace parley::actors

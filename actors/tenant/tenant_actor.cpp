@@ -1,0 +1,263 @@
+#include "tenant/tenant_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <atomic>
+#include <unordered_map>
+
+#include "conversation/conversation_actor.hpp"
+#include "parley/actors/directory.hpp"
+#include "parley/ids.hpp"
+#include "parley/storage/records.hpp"
+
+namespace parley::actors {
+namespace {
+
+std::atomic<std::size_t> active_conversation_count{0};
+
+struct active_conversation {
+  conversation_actor handle;
+  std::uint64_t sent = 0;  ///< messages routed to it; compared with its count on retire
+};
+
+struct tenant_state {
+  std::shared_ptr<const tenant_context> ctx;
+  std::unordered_map<std::string, active_conversation> active;
+  std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
+  std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
+  static inline const char* name = "tenant";
+};
+
+using self_ptr = tenant_actor::stateful_pointer<tenant_state>;
+
+struct resolved {
+  std::string contact;
+  std::vector<storage::write_op> identity_ops;
+};
+
+void cache_put(std::unordered_map<std::string, std::string>& cache, std::size_t limit, std::string key, std::string value) {
+  // A bounded cache: when full it starts over (cheap, and storage has every entry).
+  if (cache.size() >= limit) cache.clear();
+  cache[std::move(key)] = std::move(value);
+}
+
+result<std::optional<std::string>> lookup(const storage::store& db, storage::family f, const std::string& key) {
+  auto rec = db.get(f, key);
+  if (rec) return std::optional<std::string>(std::move(rec->body));
+  if (rec.code() == errc::not_found) return std::optional<std::string>();
+  return std::move(rec).err();
+}
+
+// Who sent this message: the contact of its identity, else a contact sharing its phone
+// number or email (linked), else a new contact. Runs on the tenant's own thread, so two
+// messages of one new customer can never create two contacts.
+result<resolved> resolve(tenant_state& st, const channel_info& ch, const inbound_message& msg) {
+  const auto& tenant = st.ctx->tenant;
+  auto& db = *st.ctx->db;
+  std::string cache_key = std::string(to_string(ch.type)) + "|" + msg.external_id;
+  if (auto it = st.identity_cache.find(cache_key); it != st.identity_cache.end()) return resolved{it->second, {}};
+
+  auto id_key = storage::identity_key(tenant, ch.type, msg.external_id);
+  auto found = lookup(db, storage::family::identities, id_key);
+  if (!found) return std::move(found).err();
+  if (*found) {
+    cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, **found);
+    return resolved{**found, {}};
+  }
+
+  resolved out;
+  auto try_link = [&](const std::string& link, const std::string& key) -> status {
+    if (link.empty() || !out.contact.empty()) return {};
+    if (auto it = st.link_cache.find(key); it != st.link_cache.end()) {
+      out.contact = it->second;
+      return {};
+    }
+    auto linked = lookup(db, storage::family::identities,
+                         key[0] == 'p' ? storage::phone_key(tenant, link) : storage::email_key(tenant, link));
+    if (!linked) return std::move(linked).err();
+    if (*linked) out.contact = **linked;
+    return {};
+  };
+  if (auto st1 = try_link(msg.phone_e164, "p:" + msg.phone_e164); !st1) return std::move(st1).err();
+  if (auto st2 = try_link(msg.email, "e:" + msg.email); !st2) return std::move(st2).err();
+  if (out.contact.empty()) out.contact = generate_id("ct_");
+
+  out.identity_ops.push_back(storage::write_op::put(storage::family::identities, id_key, out.contact));
+  if (!msg.phone_e164.empty() && !st.link_cache.contains("p:" + msg.phone_e164)) {
+    out.identity_ops.push_back(
+        storage::write_op::put(storage::family::identities, storage::phone_key(tenant, msg.phone_e164), out.contact));
+    cache_put(st.link_cache, st.ctx->identity_cache_entries, "p:" + msg.phone_e164, out.contact);
+  }
+  if (!msg.email.empty() && !st.link_cache.contains("e:" + msg.email)) {
+    out.identity_ops.push_back(
+        storage::write_op::put(storage::family::identities, storage::email_key(tenant, msg.email), out.contact));
+    cache_put(st.link_cache, st.ctx->identity_cache_entries, "e:" + msg.email, out.contact);
+  }
+  cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, out.contact);
+  return out;
+}
+
+// The contact's conversation actor, activating it from stored state when needed.
+result<conversation_actor> activate(self_ptr self, const std::string& contact) {
+  auto& st = self->state;
+  if (auto it = st.active.find(contact); it != st.active.end()) return it->second.handle;
+  storage::conversation_state state;
+  auto stored = st.ctx->db->get(storage::family::conversations, storage::conversation_key(st.ctx->tenant, contact));
+  if (stored) {
+    auto decoded = storage::decode_conversation(stored->body);
+    if (!decoded) return std::move(decoded).err();
+    state = std::move(*decoded);
+  } else if (stored.code() == errc::not_found) {
+    state.contact_id = contact;
+  } else {
+    return std::move(stored).err();
+  }
+  auto handle = spawn_conversation(self->system(), st.ctx, caf::actor_cast<tenant_actor>(self), std::move(state));
+  st.active.emplace(contact, active_conversation{handle, 0});
+  ++active_conversation_count;
+  return handle;
+}
+
+void route_inbound(self_ptr self, const std::string& contact, conversation_inbound msg) {
+  auto conv = activate(self, contact);
+  if (!conv) {
+    msg.ack->complete(conv.code());
+    return;
+  }
+  ++self->state.active[contact].sent;
+  self->send(*conv, inbound_atom::value, std::move(msg));
+}
+
+void route_status(self_ptr self, const std::string& contact, conversation_status msg) {
+  auto conv = activate(self, contact);
+  if (!conv) {
+    msg.ack->complete(conv.code());
+    return;
+  }
+  ++self->state.active[contact].sent;
+  self->send(*conv, pstatus_atom::value, std::move(msg));
+}
+
+void handle_statuses(self_ptr self, const inbound_job& job) {
+  auto& st = self->state;
+  auto& db = *st.ctx->db;
+  const auto& ch = *job.channel;
+  for (const auto& s : job.webhook->statuses) {
+    if (s.watermark_ms == 0) {
+      // A status about one message: find it by the provider's id on this channel.
+      auto ref_rec = db.get(storage::family::dedup, storage::dedup_key(ch.id, s.provider_message_id));
+      if (!ref_rec) {
+        if (ref_rec.code() != errc::not_found) {
+          job.ack->add();
+          job.ack->complete(ref_rec.code());
+        }
+        continue;  // a status for a message Parley does not know: acknowledged, ignored
+      }
+      auto ref = storage::decode_message_ref(ref_rec->body);
+      if (!ref || ref->tenant != st.ctx->tenant) continue;
+      auto msg_rec = db.get(storage::family::messages, storage::message_key(ref->tenant, ref->contact, ref->seq));
+      if (!msg_rec) continue;  // expired or erased meanwhile
+      auto current = storage::decode_message(msg_rec->body);
+      if (!current || !current->outbound) continue;
+      job.ack->add();
+      route_status(self, ref->contact, conversation_status{job.channel, s, std::move(*current), job.ack});
+      continue;
+    }
+    // A watermark: every outbound message to this recipient sent up to that time.
+    auto contact = db.get(storage::family::identities, storage::identity_key(st.ctx->tenant, ch.type, s.recipient_id));
+    if (!contact) continue;
+    auto page = db.read_reverse(storage::family::messages, storage::message_prefix(st.ctx->tenant, contact->body), {}, 200);
+    if (!page) {
+      job.ack->add();
+      job.ack->complete(page.code());
+      continue;
+    }
+    for (const auto& r : *page) {
+      auto m = storage::decode_message(r.body);
+      if (!m || !m->outbound || m->channel_id != ch.id || m->provider_ts_ms > s.watermark_ms) continue;
+      if (!status_may_advance(m->status, s.status)) continue;
+      inbound_status one = s;
+      one.provider_message_id = m->provider_message_id;
+      job.ack->add();
+      route_status(self, contact->body, conversation_status{job.channel, one, std::move(*m), job.ack});
+    }
+  }
+}
+
+void on_inbound(self_ptr self, inbound_job& job) {
+  auto& st = self->state;
+  const auto& ch = *job.channel;
+  // Group the body's messages by customer, keeping their order.
+  std::vector<std::pair<std::string, std::vector<inbound_message>>> by_customer;
+  for (const auto& m : job.webhook->messages) {
+    auto it = std::find_if(by_customer.begin(), by_customer.end(), [&](const auto& g) { return g.first == m.external_id; });
+    if (it == by_customer.end()) {
+      by_customer.emplace_back(m.external_id, std::vector<inbound_message>{});
+      it = std::prev(by_customer.end());
+    }
+    it->second.push_back(m);
+  }
+  std::optional<storage::write_op> raw;
+  if (job.raw_body && !job.webhook->messages.empty()) {
+    raw = storage::write_op::put(storage::family::raw_webhooks,
+                                 storage::raw_webhook_key(st.ctx->tenant, job.received_ms, generate_id("raw_")), *job.raw_body,
+                                 true);
+  }
+  for (auto& [external_id, messages] : by_customer) {
+    auto who = resolve(st, ch, messages.front());
+    job.ack->add();
+    if (!who) {
+      job.ack->complete(who.code());
+      continue;
+    }
+    conversation_inbound part;
+    part.channel = job.channel;
+    part.messages = std::move(messages);
+    part.identity = storage::identity_entry{ch.id, ch.type, external_id};
+    part.identity_ops = std::move(who->identity_ops);
+    part.raw_body = std::move(raw);
+    raw.reset();
+    part.received_ms = job.received_ms;
+    part.ack = job.ack;
+    route_inbound(self, who->contact, std::move(part));
+  }
+  handle_statuses(self, job);
+  job.ack->complete(errc::ok);  // release the tenant's own hold
+}
+
+void on_retire(self_ptr self, const std::string& contact, std::uint64_t handled) {
+  auto& st = self->state;
+  auto it = st.active.find(contact);
+  if (it == st.active.end() || it->second.sent != handled) return;  // more is on its way: stay
+  caf::anon_send_exit(it->second.handle, caf::exit_reason::normal);
+  st.active.erase(it);
+  --active_conversation_count;
+}
+
+tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
+  self->state.ctx = std::move(ctx);
+  self->attach_functor([self](const caf::error&) {
+    for (auto& [contact, conv] : self->state.active) {
+      caf::anon_send_exit(conv.handle, caf::exit_reason::user_shutdown);
+      --active_conversation_count;
+    }
+    self->state.active.clear();
+  });
+  return {
+      [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
+      [self](retire_atom, const std::string& contact, std::uint64_t handled) { on_retire(self, contact, handled); },
+  };
+}
+
+}  // namespace
+
+tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx) {
+  return sys.spawn<caf::detached>(tenant_behavior, std::move(ctx));
+}
+
+std::size_t active_conversations() noexcept { return active_conversation_count.load(); }
+
+}  // namespace parley::actors

@@ -1,0 +1,17 @@
+#pragma once
+/// The admin API of the inbound issue: tenants, channels and API keys
+/// (/v1/admin/tenants...). Every route needs the admin bearer token.
+#include "api/services.hpp"
+#include "engine/http/server.hpp"
+
+namespace parley::engine {
+
+/// Adds the admin routes; `svc` must outlive the router.
+void add_admin_routes(http::router& routes, const services& svc);
+
+/// A tenant as the admin API shows it (secrets shown as "set").
+[[nodiscard]] std::string render_tenant(const actors::tenant_info& t);
+/// A channel as the admin API shows it (secrets shown as "set").
+[[nodiscard]] std::string render_channel(const actors::channel_info& c);
+
+}  // namespace parley::engine

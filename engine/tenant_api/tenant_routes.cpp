@@ -1,0 +1,238 @@
+#include "tenant_api/tenant_routes.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <charconv>
+
+#include "api/http_util.hpp"
+#include "parley/actors/views.hpp"
+#include "parley/json_writer.hpp"
+#include "parley/storage/crypto.hpp"
+#include "parley/storage/keys.hpp"
+
+namespace parley::engine {
+namespace {
+
+using http::request;
+using http::responder;
+using http::response;
+using request_ptr = std::shared_ptr<const request>;
+using storage::family;
+
+constexpr std::int64_t max_wait_seconds = 30;
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// Authenticates the API key and runs `work(tenant)` on the blocking pool.
+http::handler reader(const services& svc, std::function<void(const services&, const std::string&, request_ptr, responder)> work) {
+  return [&svc, work = std::move(work)](request_ptr req, responder reply) {
+    auto token = bearer_token(*req);
+    auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
+    if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
+    if ((key->scopes & actors::scope_read) == 0) {
+      return reply.send(response::error(403, "forbidden", "this API key lacks the read scope"));
+    }
+    auto submitted = svc.readers->submit([&svc, work, tenant = key->tenant, req, reply] { work(svc, tenant, req, reply); });
+    if (!submitted) reply.send(error_response(submitted.err()));
+  };
+}
+
+std::string_view not_found_text() { return "no such resource"; }
+
+// ---- conversations ---------------------------------------------------------------------
+
+void list_conversations(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
+  auto limit = list_limit(*req);
+  if (!limit) return reply.send(invalid_field("limit", "must be an integer"));
+  std::string after;
+  if (auto cursor = req->query_param("cursor"); cursor && !cursor->empty()) {
+    auto raw = storage::base64_decode(*cursor);
+    if (!raw) return reply.send(invalid_field("cursor", "malformed"));
+    after = storage::activity_prefix(tenant) + *raw;
+  }
+  auto page = svc.db->read_forward(family::conversations, storage::activity_prefix(tenant), after, *limit + 1);
+  if (!page) return reply.send(error_response(page.err()));
+  std::string out = "{\"conversations\":[";
+  std::size_t n = 0;
+  std::string last_key;
+  std::int64_t now = svc.time->now_ms();
+  for (const auto& entry : *page) {
+    if (n == *limit) break;
+    storage::key_reader r(std::string_view(entry.key).substr(storage::activity_prefix(tenant).size()));
+    (void)r.u64();
+    auto contact = r.str();
+    if (!contact) continue;
+    auto state = svc.db->get(family::conversations, storage::conversation_key(tenant, *contact));
+    if (!state) continue;  // erased meanwhile
+    auto decoded = storage::decode_conversation(state->body);
+    if (!decoded) continue;
+    if (n > 0) out += ",";
+    out += actors::render_conversation(*decoded, now);
+    ++n;
+    last_key = entry.key;
+  }
+  out += "],\"next_cursor\":";
+  if (page->size() > *limit && !last_key.empty()) {
+    json_writer::escape_into(out, storage::base64_encode(std::string_view(last_key).substr(storage::activity_prefix(tenant).size())));
+  } else {
+    out += "null";
+  }
+  out += "}";
+  reply.send(response::json(200, std::move(out)));
+}
+
+result<storage::conversation_state> load_conversation(const services& svc, const std::string& tenant, std::string_view id) {
+  auto contact = storage::contact_id_for_conversation(id);
+  if (contact.empty()) return make_error(errc::not_found, std::string(not_found_text()));
+  auto state = svc.db->get(family::conversations, storage::conversation_key(tenant, contact));
+  if (!state) return std::move(state).err();
+  return storage::decode_conversation(state->body);
+}
+
+void get_conversation(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
+  auto c = load_conversation(svc, tenant, req->param("id"));
+  if (!c) return reply.send(c.code() == errc::not_found ? response::error(404, "not_found", not_found_text()) : error_response(c.err()));
+  reply.send(response::json(200, actors::render_conversation(*c, svc.time->now_ms())));
+}
+
+void list_messages(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
+  auto limit = list_limit(*req);
+  if (!limit) return reply.send(invalid_field("limit", "must be an integer"));
+  std::string conversation_id(req->param("id"));
+  auto c = load_conversation(svc, tenant, conversation_id);
+  if (!c) return reply.send(c.code() == errc::not_found ? response::error(404, "not_found", not_found_text()) : error_response(c.err()));
+  std::string before_key;
+  if (auto before = req->query_param("before"); before && !before->empty()) {
+    auto seq = parse_u64(*before);
+    if (!seq) return reply.send(invalid_field("before", "must be a sequence number"));
+    before_key = storage::message_key(tenant, c->contact_id, *seq);
+  }
+  auto page = svc.db->read_reverse(family::messages, storage::message_prefix(tenant, c->contact_id), before_key, *limit + 1);
+  if (!page) return reply.send(error_response(page.err()));
+  std::string out = "{\"messages\":[";
+  std::size_t n = 0;
+  std::uint64_t last_seq = 0;
+  for (const auto& rec : *page) {
+    if (n == *limit) break;
+    auto m = storage::decode_message(rec.body);
+    if (!m) continue;
+    if (n > 0) out += ",";
+    out += actors::render_message(*m, conversation_id, true);
+    last_seq = m->seq;
+    ++n;
+  }
+  out += "],\"next_before\":";
+  out += page->size() > *limit ? "\"" + std::to_string(last_seq) + "\"" : "null";
+  out += "}";
+  reply.send(response::json(200, std::move(out)));
+}
+
+void get_message(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
+  auto where = storage::parse_message_id(req->param("id"));
+  if (!where) return reply.send(response::error(404, "not_found", not_found_text()));
+  auto rec = svc.db->get(family::messages, storage::message_key(tenant, where->first, where->second));
+  if (!rec) return reply.send(rec.code() == errc::not_found ? response::error(404, "not_found", not_found_text()) : error_response(rec.err()));
+  auto m = storage::decode_message(rec->body);
+  if (!m) return reply.send(error_response(m.err()));
+  reply.send(response::json(200, actors::render_message(*m, storage::conversation_id_for(where->first), false)));
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+struct feed_query {
+  std::string tenant;
+  std::uint64_t after = 0;
+  std::size_t limit = 500;
+};
+
+// Reads the feed after the cursor; true when it answered (events found or no waiting).
+bool answer_events(const services& svc, const feed_query& q, const responder& reply, bool must_answer) {
+  std::string prefix = storage::event_prefix(q.tenant);
+  std::string after_key = q.after > 0 ? prefix + storage::key_builder(8).u64(q.after).take() : std::string();
+  auto page = svc.db->read_forward(family::events, prefix, after_key, q.limit);
+  if (!page) {
+    reply.send(error_response(page.err()));
+    return true;
+  }
+  if (page->empty() && !must_answer) return false;
+  std::string out = "{\"events\":[";
+  std::uint64_t last = q.after;
+  bool first = true;
+  for (const auto& rec : *page) {
+    storage::key_reader r(std::string_view(rec.key).substr(prefix.size()));
+    auto seq = r.u64();
+    if (!seq || rec.body.size() < 2) continue;
+    if (!first) out += ",";
+    first = false;
+    out += "{\"id\":\"ev_" + std::to_string(*seq) + "\",\"cursor\":\"" + std::to_string(*seq) + "\",";
+    out.append(rec.body, 1, std::string::npos);
+    last = *seq;
+  }
+  out += "],\"next_cursor\":\"" + std::to_string(last) + "\"}";
+  reply.send(response::json(200, std::move(out)));
+  return true;
+}
+
+void get_events(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
+  feed_query q{tenant, 0, 500};
+  if (auto after = req->query_param("after"); after && !after->empty()) {
+    auto text = std::string_view(*after);
+    if (text.substr(0, 3) == "ev_") text.remove_prefix(3);
+    auto v = parse_u64(text);
+    if (!v) return reply.send(invalid_field("after", "must be a cursor from next_cursor"));
+    q.after = *v;
+  }
+  if (req->query_param("limit")) {
+    auto limit = list_limit(*req);
+    if (!limit) return reply.send(invalid_field("limit", "must be an integer"));
+    q.limit = *limit;
+  }
+  std::int64_t wait = 0;
+  if (auto w = req->query_param("wait"); w && !w->empty()) {
+    auto v = parse_u64(*w);
+    if (!v) return reply.send(invalid_field("wait", "must be seconds (0-30)"));
+    wait = std::min<std::int64_t>(static_cast<std::int64_t>(*v), max_wait_seconds);
+  }
+  if (answer_events(svc, q, reply, wait == 0)) return;
+
+  // Long-poll: answer when an event commits or the wait runs out, whichever is first.
+  // Both ways in run on one strand: the timer and the feed notification (which fires on
+  // the storage writer's thread and is posted over).
+  auto strand = boost::asio::make_strand(*svc.io);
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::seconds(wait));
+  auto ticket = std::make_shared<std::atomic<std::uint64_t>>(0);
+  const services* s = &svc;
+  auto finish = [s, q, reply, fired, timer, ticket] {
+    if (fired->exchange(true)) return;
+    timer->cancel();
+    s->dir->feeds().cancel(q.tenant, ticket->load());
+    auto submitted = s->readers->submit([s, q, reply] { answer_events(*s, q, reply, true); });
+    if (!submitted) reply.send(error_response(submitted.err()));
+  };
+  timer->async_wait([finish](const boost::system::error_code&) { finish(); });
+  boost::asio::post(strand, [s, q, finish, strand, ticket] {
+    ticket->store(s->dir->feeds().wait(q.tenant, q.after, [strand, finish] { boost::asio::post(strand, finish); }));
+  });
+}
+
+}  // namespace
+
+void add_tenant_routes(http::router& routes, const services& svc) {
+  using http::method;
+  routes.add(method::get, "/v1/conversations", reader(svc, list_conversations));
+  routes.add(method::get, "/v1/conversations/{id}", reader(svc, get_conversation));
+  routes.add(method::get, "/v1/conversations/{id}/messages", reader(svc, list_messages));
+  routes.add(method::get, "/v1/messages/{id}", reader(svc, get_message));
+  routes.add(method::get, "/v1/events", reader(svc, get_events));
+}
+
+}  // namespace parley::engine

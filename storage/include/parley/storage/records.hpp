@@ -1,0 +1,122 @@
+#pragma once
+/// Typed stored records and their FlatBuffers codecs (schemas/records.fbs), plus the key
+/// layouts that go with them. Pure CPU; any thread.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parley/inbound.hpp"
+#include "parley/result.hpp"
+
+namespace parley::storage {
+
+/// Consent of a contact on one channel.
+enum class consent_state : std::uint8_t { unknown = 0, opted_in = 1, opted_out = 2 };
+[[nodiscard]] std::string_view to_string(consent_state c) noexcept;
+
+struct status_entry {
+  delivery_status status = delivery_status::received;
+  std::int64_t at_ms = 0;
+};
+
+/// A stored message, inbound or outbound.
+struct message_record {
+  std::string id;
+  std::uint64_t seq = 0;
+  std::string channel_id;
+  channel_type channel = channel_type::whatsapp;
+  bool outbound = false;
+  message_kind kind = message_kind::text;
+  std::optional<std::string> text;
+  std::string details_json = "{}";
+  std::string provider_message_id;
+  std::string external_id;
+  delivery_status status = delivery_status::received;
+  std::vector<status_entry> status_history;
+  std::string error_code;
+  std::string error_message;
+  std::int64_t provider_ts_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::string reply_to;
+  bool edited = false;
+};
+
+struct channel_state {
+  std::string channel_id;
+  channel_type channel = channel_type::whatsapp;
+  std::int64_t window_expires_ms = 0;
+  consent_state consent = consent_state::unknown;
+};
+
+struct identity_entry {
+  std::string channel_id;
+  channel_type channel = channel_type::whatsapp;
+  std::string external_id;
+};
+
+/// A contact and its one conversation.
+struct conversation_state {
+  std::string contact_id;
+  std::uint64_t last_seq = 0;
+  std::uint64_t message_count = 0;
+  std::int64_t last_message_at_ms = 0;
+  std::vector<channel_state> channels;
+  std::vector<identity_entry> identities;
+  std::string display_name;
+  std::string phone_e164;
+  std::string email;
+
+  /// The state of one channel, created (unknown consent, closed window) if absent.
+  channel_state& channel(std::string_view channel_id, channel_type type);
+  [[nodiscard]] const channel_state* find_channel(std::string_view channel_id) const;
+};
+
+[[nodiscard]] std::string encode(const message_record& m);
+[[nodiscard]] result<message_record> decode_message(std::string_view bytes);
+[[nodiscard]] std::string encode(const conversation_state& c);
+[[nodiscard]] result<conversation_state> decode_conversation(std::string_view bytes);
+
+// ---- ids ------------------------------------------------------------------------------
+// A contact "ct_<R>" has the conversation "cv_<R>" and messages "msg_<R>_<seq>": ids map
+// to their storage keys without an index.
+
+/// The random part R of ct_/cv_ ids, or empty when `id` has not that shape.
+[[nodiscard]] std::string id_tail(std::string_view id, std::string_view prefix);
+[[nodiscard]] std::string conversation_id_for(std::string_view contact_id);
+[[nodiscard]] std::string contact_id_for_conversation(std::string_view conversation_id);
+[[nodiscard]] std::string message_id_for(std::string_view contact_id, std::uint64_t seq);
+/// contact id and seq of a message id; nullopt when malformed.
+[[nodiscard]] std::optional<std::pair<std::string, std::uint64_t>> parse_message_id(std::string_view message_id);
+
+// ---- keys -----------------------------------------------------------------------------
+[[nodiscard]] std::string message_key(std::string_view tenant, std::string_view contact, std::uint64_t seq);
+[[nodiscard]] std::string message_prefix(std::string_view tenant, std::string_view contact);
+/// conversations: tenant, 'c', contact -> conversation_state
+[[nodiscard]] std::string conversation_key(std::string_view tenant, std::string_view contact);
+/// conversations: tenant, 'a', (max - last activity ms), contact -> "" (most recent first)
+[[nodiscard]] std::string activity_key(std::string_view tenant, std::int64_t last_message_at_ms, std::string_view contact);
+[[nodiscard]] std::string activity_prefix(std::string_view tenant);
+/// identities: tenant, 'x', channel type, external id -> contact
+[[nodiscard]] std::string identity_key(std::string_view tenant, channel_type type, std::string_view external_id);
+/// identities: tenant, 'p', e164 -> contact; tenant, 'e', email -> contact
+[[nodiscard]] std::string phone_key(std::string_view tenant, std::string_view e164);
+[[nodiscard]] std::string email_key(std::string_view tenant, std::string_view email);
+/// dedup: channel, provider message id -> "tenant\0contact\0seq" reference
+[[nodiscard]] std::string dedup_key(std::string_view channel_id, std::string_view provider_message_id);
+/// events: tenant -> prefix of the tenant's feed (the writer appends the sequence)
+[[nodiscard]] std::string event_prefix(std::string_view tenant);
+/// raw_webhooks: tenant, received ms, id
+[[nodiscard]] std::string raw_webhook_key(std::string_view tenant, std::int64_t received_ms, std::string_view id);
+
+/// The reference stored under a dedup key: where the message lives.
+struct message_ref {
+  std::string tenant;
+  std::string contact;
+  std::uint64_t seq = 0;
+};
+[[nodiscard]] std::string encode(const message_ref& r);
+[[nodiscard]] std::optional<message_ref> decode_message_ref(std::string_view bytes);
+
+}  // namespace parley::storage
