@@ -32,7 +32,7 @@ std::string render_message(const storage::message_record& m, std::string_view co
   w.field("received_at", format_rfc3339(m.created_at_ms));
   if (!m.reply_to.empty()) w.field("reply_to", m.reply_to);
   if (m.edited) w.key("edited").boolean(true);
-  if (with_seq) w.key("seq").number_u(m.seq);
+  if (with_seq) w.key("seq").number(m.seq);
   // Kind-specific objects (media, location, email, ...) sit beside the common fields.
   if (m.details_json.size() > 2 && m.details_json.front() == '{' && m.details_json.back() == '}') {
     out.push_back(',');
@@ -61,7 +61,7 @@ std::string render_conversation(const storage::conversation_state& c, std::int64
   w.key("last_message_at");
   if (c.last_message_at_ms > 0) w.string(format_rfc3339(c.last_message_at_ms));
   else w.null();
-  w.key("message_count").number_u(c.message_count);
+  w.key("message_count").number(c.message_count);
   w.key("windows").begin_object();
   for (const auto& ch : c.channels) {
     if (!has_service_window(ch.channel)) continue;

@@ -266,7 +266,7 @@ std::string render_tenant(const actors::tenant_info& t) {
   w.begin_object().field("id", t.id).field("name", t.name);
   w.key("limits").begin_object();
   w.key("send_requests_per_second").number(t.limits.send_requests_per_second);
-  w.key("monthly_outbound_quota").number_u(t.limits.monthly_outbound_quota).end_object();
+  w.key("monthly_outbound_quota").number(t.limits.monthly_outbound_quota).end_object();
   w.key("retention").begin_object();
   w.key("messages_days").number(t.retention.messages_days);
   w.key("raw_webhooks_days").number(t.retention.raw_webhooks_days);

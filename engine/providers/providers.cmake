@@ -4,7 +4,6 @@
 add_library(parley_providers STATIC
   ${CMAKE_CURRENT_LIST_DIR}/common/crypto.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common/json_access.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/common/json_writer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common/meta_verify.cpp
   ${CMAKE_CURRENT_LIST_DIR}/common/time_parse.cpp
   ${CMAKE_CURRENT_LIST_DIR}/whatsapp/whatsapp.cpp

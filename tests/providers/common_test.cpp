@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "providers/common/crypto.hpp"
-#include "providers/common/json_writer.hpp"
+#include "parley/json_writer.hpp"
 #include "providers/common/time_parse.hpp"
 
 namespace parley::engine::providers::detail {
@@ -17,7 +17,7 @@ TEST(JsonWriter, WritesCompactObjectsWithCommas) {
 
 TEST(JsonWriter, EscapesQuotesBackslashAndControlCharactersKeepsUtf8) {
   std::string out;
-  append_json_string(out, std::string("a\"b\\c\n\t\x01\x1f") + std::string(1, '\0') + "é😀");
+  parley::json_writer::escape_into(out, std::string("a\"b\\c\n\t\x01\x1f") + std::string(1, '\0') + "é😀");
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\u000a\\u0009\\u0001\\u001f\\u0000é😀\"");
 }
 

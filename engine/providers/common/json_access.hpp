@@ -13,9 +13,11 @@
 #include <string_view>
 
 #include "parley/result.hpp"
-#include "providers/common/json_writer.hpp"
+#include "parley/json_writer.hpp"
 
 namespace parley::engine::providers::detail {
+
+using parley::json_writer;
 
 using simdjson::dom::array;
 using simdjson::dom::element;

@@ -1,9 +1,11 @@
 #pragma once
-/// A small streaming JSON writer for the hot path (stored events, API bodies built per
-/// message). Appends to a std::string; the caller keeps keys and values balanced.
-/// Strings are escaped per RFC 8259 (quotes, backslash, control characters); UTF-8 is
-/// passed through.
+/// A small streaming JSON writer for hot paths (normalized details, stored events, API
+/// bodies built per message). Compact output; strings escaped per RFC 8259 (quote,
+/// backslash and control characters as \u00xx; UTF-8 passed through). Commas are placed
+/// automatically; the caller keeps objects and arrays balanced. Writes into its own
+/// string (take()) or appends to one the caller owns.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,43 +13,50 @@ namespace parley {
 
 class json_writer {
  public:
-  explicit json_writer(std::string& out) : out_(out) {}
+  json_writer() : out_(&own_) { own_.reserve(128); }
+  explicit json_writer(std::string& out) : out_(&out) {}
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
 
-  json_writer& begin_object() { sep(); out_.push_back('{'); first_ = true; return *this; }
-  json_writer& end_object() { out_.push_back('}'); first_ = false; return *this; }
-  json_writer& begin_array() { sep(); out_.push_back('['); first_ = true; return *this; }
-  json_writer& end_array() { out_.push_back(']'); first_ = false; return *this; }
-  /// An object key; the next call writes its value.
-  json_writer& key(std::string_view k) { sep(); escape(k); out_.push_back(':'); after_key_ = true; return *this; }
-  json_writer& string(std::string_view v) { sep(); escape(v); return *this; }
-  json_writer& number(std::int64_t v) { sep(); out_.append(std::to_string(v)); return *this; }
-  json_writer& number_u(std::uint64_t v) { sep(); out_.append(std::to_string(v)); return *this; }
-  json_writer& number_d(double v);
-  json_writer& boolean(bool v) { sep(); out_.append(v ? "true" : "false"); return *this; }
-  json_writer& null() { sep(); out_.append("null"); return *this; }
-  /// Already-serialized JSON, inserted as a value.
-  json_writer& raw(std::string_view json) { sep(); out_.append(json); return *this; }
-  /// key + string in one call.
+  json_writer& begin_object() { return open('{'); }
+  json_writer& end_object() { return close('}'); }
+  json_writer& begin_array() { return open('['); }
+  json_writer& end_array() { return close(']'); }
+  /// Writes `"key":`; the next call writes its value.
+  json_writer& key(std::string_view k);
+
+  json_writer& string(std::string_view s);
+  json_writer& number(std::int64_t n);
+  json_writer& number(std::uint64_t n);
+  json_writer& number(std::int32_t n) { return number(static_cast<std::int64_t>(n)); }
+  json_writer& number(std::uint32_t n) { return number(static_cast<std::uint64_t>(n)); }
+  json_writer& number(double d);  ///< NaN and infinities are written as null
+  json_writer& boolean(bool b);
+  json_writer& null();
+  /// Appends already-serialized JSON verbatim (the caller guarantees it is valid).
+  json_writer& raw(std::string_view json);
+
+  /// `"key":"value"`; the `_if` form writes nothing when the value is absent.
   json_writer& field(std::string_view k, std::string_view v) { return key(k).string(v); }
+  json_writer& field_if(std::string_view k, std::optional<std::string_view> v) { return v ? field(k, *v) : *this; }
 
-  /// Appends `s` as a quoted, escaped JSON string.
+  /// The text written so far (own-string mode) and taking it.
+  [[nodiscard]] const std::string& str() const noexcept { return *out_; }
+  [[nodiscard]] std::string take() && { return std::move(*out_); }
+
+  /// Appends `s` to `out` as a quoted, escaped JSON string.
   static void escape_into(std::string& out, std::string_view s);
 
  private:
-  void sep() {
-    if (after_key_) {
-      after_key_ = false;
-      first_ = false;
-      return;
-    }
-    if (!first_) out_.push_back(',');
-    first_ = false;
+  json_writer& open(char c);
+  json_writer& close(char c);
+  void separate() {
+    if (need_comma_) out_->push_back(',');
   }
-  void escape(std::string_view s) { escape_into(out_, s); }
 
-  std::string& out_;
-  bool first_ = true;
-  bool after_key_ = false;
+  std::string own_;
+  std::string* out_;
+  bool need_comma_ = false;
 };
 
 /// RFC 3339 UTC with seconds ("2026-11-22T10:00:00Z") from epoch milliseconds.
