@@ -36,6 +36,7 @@ struct conversation_state_holder {
   int in_flight = 0;
   std::int64_t last_activity_ms = 0;
   bool idle_timer_armed = false;
+  std::vector<std::function<void()>> quiesce_waiters;
   static inline const char* name = "conversation";
 };
 
@@ -287,10 +288,21 @@ void on_status(self_ptr self, conversation_status& s) {
 void on_committed(self_ptr self, conversation_committed& c) {
   auto& st = self->state;
   --st.in_flight;
+  if (st.in_flight == 0 && !st.quiesce_waiters.empty()) {
+    for (auto& w : st.quiesce_waiters) w();
+    st.quiesce_waiters.clear();
+  }
   if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
   if (c.carried_identity) st.pending_identity_ops.clear();
-  if (c.skipped > 0) st.state.message_count -= std::min<std::uint64_t>(c.skipped, st.state.message_count);
   for (auto& id : c.stored_provider_ids) remember_id(st, std::move(id));
+  if (c.skipped > 0) {
+    // The group counted messages the writer then found already stored: correct the
+    // count and store the corrected state (rare: redeliveries the recent-id cache missed).
+    st.state.message_count -= std::min<std::uint64_t>(c.skipped, st.state.message_count);
+    storage::write_group group;
+    add_state_ops(st, group);
+    submit(self, std::move(group), {}, nullptr, {}, !st.pending_identity_ops.empty());
+  }
 }
 
 void on_idle(self_ptr self) {
@@ -318,6 +330,10 @@ conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shar
       [self](inbound_atom, conversation_inbound& in) { on_inbound(self, in); },
       [self](pstatus_atom, conversation_status& s) { on_status(self, s); },
       [self](committed_atom, conversation_committed& c) { on_committed(self, c); },
+      [self](quiesce_atom, quiesce_request& q) {
+        if (self->state.in_flight == 0) q.done();
+        else self->state.quiesce_waiters.push_back(std::move(q.done));
+      },
       [self](idle_atom, std::uint64_t) { on_idle(self); },
   };
 }

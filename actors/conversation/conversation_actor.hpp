@@ -10,6 +10,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -50,7 +51,14 @@ struct conversation_committed {
   std::vector<std::string> stored_provider_ids;
 };
 
+/// Asks the conversation to report once nothing it wrote is still uncommitted; the
+/// tenant sends it and routes nothing more to the conversation until it retires it.
+struct quiesce_request {
+  std::function<void()> done;  ///< runs on the conversation's thread
+};
+
 using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, conversation_inbound>,
+                                            caf::reacts_to<quiesce_atom, quiesce_request>,
                                             caf::reacts_to<pstatus_atom, conversation_status>,
                                             caf::reacts_to<committed_atom, conversation_committed>,
                                             caf::reacts_to<idle_atom, std::uint64_t>>;
@@ -65,3 +73,4 @@ using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, convers
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_inbound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_committed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::quiesce_request)

@@ -6,6 +6,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <unordered_map>
 
 #include "conversation/conversation_actor.hpp"
@@ -228,6 +230,122 @@ void on_inbound(self_ptr self, inbound_job& job) {
   job.ack->complete(errc::ok);  // release the tenant's own hold
 }
 
+// Blocks this (detached) actor's thread until the contact's conversation has nothing
+// uncommitted, then retires it; storage then holds its whole state. False on timeout.
+bool quiesce_and_retire(self_ptr self, const std::string& contact) {
+  auto& st = self->state;
+  auto it = st.active.find(contact);
+  if (it == st.active.end()) return true;
+  auto quiet = std::make_shared<std::promise<void>>();
+  auto future = quiet->get_future();
+  self->send(it->second.handle, quiesce_atom::value, quiesce_request{[quiet] { quiet->set_value(); }});
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return false;
+  caf::anon_send_exit(it->second.handle, caf::exit_reason::normal);
+  st.active.erase(it);
+  --active_conversation_count;
+  return true;
+}
+
+result<storage::conversation_state> load_state(const tenant_context& ctx, const std::string& contact) {
+  auto rec = ctx.db->get(storage::family::conversations, storage::conversation_key(ctx.tenant, contact));
+  if (!rec) return std::move(rec).err();
+  return storage::decode_conversation(rec->body);
+}
+
+void merge_channel_state(storage::conversation_state& into, const storage::channel_state& other) {
+  auto& ch = into.channel(other.channel_id, other.channel);
+  ch.window_expires_ms = std::max(ch.window_expires_ms, other.window_expires_ms);
+  // Consent: an opt-out on either side wins; otherwise a known answer beats unknown.
+  if (other.consent == storage::consent_state::opted_out || ch.consent == storage::consent_state::unknown) {
+    ch.consent = other.consent == storage::consent_state::unknown ? ch.consent : other.consent;
+  }
+}
+
+result<storage::conversation_state> merge_contacts(self_ptr self, const std::string& keep, const std::string& other) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& tenant = ctx.tenant;
+  if (keep == other) return make_error(errc::invalid_argument, "a contact cannot be merged into itself");
+  auto a = load_state(ctx, keep);
+  if (!a) return std::move(a).err();
+  auto b = load_state(ctx, other);
+  if (!b) return std::move(b).err();
+  if (!quiesce_and_retire(self, keep) || !quiesce_and_retire(self, other)) {
+    return make_error(errc::overloaded, "the conversations are busy; retry the merge");
+  }
+  // Reload: quiescing may have committed newer state.
+  a = load_state(ctx, keep);
+  if (!a) return std::move(a).err();
+  b = load_state(ctx, other);
+  if (!b) return std::move(b).err();
+
+  storage::write_group g;
+  auto cursor = ctx.db->scan(storage::family::messages, storage::message_prefix(tenant, other));
+  storage::record rec;
+  while (cursor->next(rec)) {
+    auto m = storage::decode_message(rec.body);
+    if (!m) return std::move(m).err();
+    std::uint64_t old_seq = m->seq;
+    m->seq = ++a->last_seq;
+    m->id = storage::message_id_for(keep, m->seq);
+    g.ops.push_back(storage::write_op::put(storage::family::messages, storage::message_key(tenant, keep, m->seq),
+                                           storage::encode(*m), true));
+    g.ops.push_back(storage::write_op::remove(storage::family::messages, storage::message_key(tenant, other, old_seq)));
+    if (!m->provider_message_id.empty()) {
+      g.ops.push_back(storage::write_op::put(storage::family::dedup, storage::dedup_key(m->channel_id, m->provider_message_id),
+                                             storage::encode(storage::message_ref{tenant, keep, m->seq})));
+    }
+  }
+  if (!cursor->error().ok()) return cursor->error().err();
+  for (const auto& id : b->identities) {
+    g.ops.push_back(storage::write_op::put(storage::family::identities, storage::identity_key(tenant, id.channel, id.external_id), keep));
+    bool known = std::any_of(a->identities.begin(), a->identities.end(), [&](const auto& x) {
+      return x.channel_id == id.channel_id && x.external_id == id.external_id;
+    });
+    if (!known) a->identities.push_back(id);
+  }
+  if (!b->phone_e164.empty()) {
+    g.ops.push_back(storage::write_op::put(storage::family::identities, storage::phone_key(tenant, b->phone_e164), keep));
+  }
+  if (!b->email.empty()) {
+    g.ops.push_back(storage::write_op::put(storage::family::identities, storage::email_key(tenant, b->email), keep));
+  }
+  for (const auto& ch : b->channels) merge_channel_state(*a, ch);
+  if (a->display_name.empty()) a->display_name = b->display_name;
+  if (a->phone_e164.empty()) a->phone_e164 = b->phone_e164;
+  if (a->email.empty()) a->email = b->email;
+  a->message_count += b->message_count;
+  std::int64_t old_activity = a->last_message_at_ms;
+  a->last_message_at_ms = std::max(a->last_message_at_ms, b->last_message_at_ms);
+  g.ops.push_back(storage::write_op::put(storage::family::conversations, storage::conversation_key(tenant, keep),
+                                         storage::encode(*a), true));
+  g.ops.push_back(storage::write_op::remove(storage::family::conversations, storage::conversation_key(tenant, other)));
+  if (b->last_message_at_ms > 0) {
+    g.ops.push_back(storage::write_op::remove(storage::family::conversations,
+                                              storage::activity_key(tenant, b->last_message_at_ms, other)));
+  }
+  if (old_activity != a->last_message_at_ms) {
+    if (old_activity > 0) {
+      g.ops.push_back(storage::write_op::remove(storage::family::conversations, storage::activity_key(tenant, old_activity, keep)));
+    }
+    g.ops.push_back(storage::write_op::put(storage::family::conversations,
+                                           storage::activity_key(tenant, a->last_message_at_ms, keep), ""));
+  }
+
+  // Commit before answering (and before either conversation can be activated again).
+  auto committed = std::make_shared<std::promise<errc>>();
+  auto future = committed->get_future();
+  self->send(ctx.writer, append_atom::value,
+             append_job{std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); }, {}});
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return make_error(errc::overloaded, "the merge did not commit in time");
+  }
+  if (auto code = future.get(); code != errc::ok) return make_error(code, "the merge could not be stored");
+  st.identity_cache.clear();
+  st.link_cache.clear();
+  return std::move(*a);
+}
+
 void on_retire(self_ptr self, const std::string& contact, std::uint64_t handled) {
   auto& st = self->state;
   auto it = st.active.find(contact);
@@ -249,6 +367,7 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
   return {
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
       [self](retire_atom, const std::string& contact, std::uint64_t handled) { on_retire(self, contact, handled); },
+      [self](merge_atom, merge_request& m) { m.done(merge_contacts(self, m.contact, m.other)); },
   };
 }
 

@@ -8,6 +8,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "parley/actors/atoms.hpp"
 #include "parley/actors/model.hpp"
 #include "parley/inbound.hpp"
+#include "parley/storage/records.hpp"
 #include "storage_writer/storage_writer_actor.hpp"
 
 namespace parley::actors {
@@ -44,8 +46,19 @@ struct tenant_context {
   std::size_t identity_cache_entries = 100'000; ///< bound on cached external id -> contact
 };
 
+/// Merge contact `other` into `contact` (API: POST /v1/contacts/{id}/merge): identities
+/// re-pointed, channel states combined, the other's messages moved into this
+/// conversation (renumbered after its last seq, so their ids change) and the other
+/// contact removed. `done` gets the merged conversation state, or not_found.
+struct merge_request {
+  std::string contact;
+  std::string other;
+  std::function<void(result<storage::conversation_state>)> done;
+};
+
 using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
-                                      caf::reacts_to<retire_atom, std::string, std::uint64_t>>;
+                                      caf::reacts_to<retire_atom, std::string, std::uint64_t>,
+                                      caf::reacts_to<merge_atom, merge_request>>;
 
 /// Spawns the tenant's actor (detached).
 [[nodiscard]] tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx);
@@ -56,3 +69,4 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
 }  // namespace parley::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::inbound_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::merge_request)

@@ -5,6 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <boost/json.hpp>
+#include <caf/send.hpp>
+
 #include <charconv>
 
 #include "api/http_util.hpp"
@@ -12,6 +15,7 @@
 #include "parley/json_writer.hpp"
 #include "parley/storage/crypto.hpp"
 #include "parley/storage/keys.hpp"
+#include "tenant/tenant_actor.hpp"
 
 namespace parley::engine {
 namespace {
@@ -224,6 +228,54 @@ void get_events(const services& svc, const std::string& tenant, request_ptr req,
   });
 }
 
+// POST /v1/contacts/{id}/merge {"other_contact_id"}: scope send (it changes data).
+void merge_contacts(const services& svc, request_ptr req, responder reply) {
+  auto token = bearer_token(*req);
+  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
+  if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
+  if ((key->scopes & actors::scope_send) == 0) {
+    return reply.send(response::error(403, "forbidden", "this API key lacks the send scope"));
+  }
+  boost::system::error_code ec;
+  auto body = boost::json::parse(req->body, ec);
+  if (ec) return reply.send(response::error(400, "invalid_json", "the body is not valid JSON"));
+  const auto* obj = body.if_object();
+  const auto* other = obj ? obj->if_contains("other_contact_id") : nullptr;
+  if (other == nullptr || !other->is_string()) return reply.send(invalid_field("other_contact_id", "required string"));
+  std::string contact(req->param("id"));
+  std::string other_id(other->as_string());
+  if (storage::id_tail(contact, "ct_").empty() || storage::id_tail(other_id, "ct_").empty()) {
+    return reply.send(response::error(404, "not_found", not_found_text()));
+  }
+  auto tenant = caf::actor_cast<actors::tenant_actor>(svc.dir->tenant_actor(key->tenant));
+  if (!tenant) return reply.send(response::error(404, "not_found", not_found_text()));
+  caf::anon_send(tenant, actors::merge_atom::value,
+                 actors::merge_request{contact, other_id, [reply](result<storage::conversation_state> merged) {
+                                         if (!merged) {
+                                           if (merged.code() == errc::not_found || merged.code() == errc::key_destroyed) {
+                                             return reply.send(response::error(404, "not_found", not_found_text()));
+                                           }
+                                           return reply.send(error_response(merged.err()));
+                                         }
+                                         std::string out;
+                                         json_writer w(out);
+                                         w.begin_object()
+                                             .field("id", merged->contact_id)
+                                             .field("conversation_id", storage::conversation_id_for(merged->contact_id));
+                                         if (!merged->display_name.empty()) w.field("name", merged->display_name);
+                                         w.key("identities").begin_array();
+                                         for (const auto& id : merged->identities) {
+                                           w.begin_object()
+                                               .field("channel_id", id.channel_id)
+                                               .field("channel_type", to_string(id.channel))
+                                               .field("external_id", id.external_id)
+                                               .end_object();
+                                         }
+                                         w.end_array().key("message_count").number(merged->message_count).end_object();
+                                         reply.send(response::json(200, std::move(out)));
+                                       }});
+}
+
 }  // namespace
 
 void add_tenant_routes(http::router& routes, const services& svc) {
@@ -233,6 +285,8 @@ void add_tenant_routes(http::router& routes, const services& svc) {
   routes.add(method::get, "/v1/conversations/{id}/messages", reader(svc, list_messages));
   routes.add(method::get, "/v1/messages/{id}", reader(svc, get_message));
   routes.add(method::get, "/v1/events", reader(svc, get_events));
+  routes.add(method::post, "/v1/contacts/{id}/merge",
+             [&svc](request_ptr req, responder reply) { merge_contacts(svc, std::move(req), std::move(reply)); });
 }
 
 }  // namespace parley::engine

@@ -17,5 +17,7 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using pstatus_atom = caf::atom_constant<caf::atom("pstatus")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
+using quiesce_atom = caf::atom_constant<caf::atom("quiesce")>;
+using merge_atom = caf::atom_constant<caf::atom("merge")>;
 
 }  // namespace parley::actors
