@@ -8,3 +8,9 @@ parley_project_target(parley_storage_bench)
 add_executable(parley_providers_bench providers/normalize_bench.cpp)
 target_link_libraries(parley_providers_bench PRIVATE parley_providers benchmark::benchmark benchmark::benchmark_main Threads::Threads)
 parley_project_target(parley_providers_bench)
+
+# parley-bench: the load generator (ingest today; send/simulate/mixed/verify later).
+add_executable(parley-bench parley_bench/main.cpp parley_bench/ingest.cpp parley_bench/histogram.cpp)
+target_link_libraries(parley-bench PRIVATE Boost::headers OpenSSL::Crypto CLI11::CLI11 Threads::Threads)
+target_compile_definitions(parley-bench PRIVATE BOOST_ASIO_NO_DEPRECATED)
+parley_project_target(parley-bench)

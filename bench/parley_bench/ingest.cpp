@@ -1,0 +1,362 @@
+#include "ingest.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "histogram.hpp"
+
+namespace parley::bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+struct url {
+  std::string host, port, path;
+};
+
+std::optional<url> parse_url(const std::string& text) {
+  const std::string scheme = "http://";
+  if (text.rfind(scheme, 0) != 0) return std::nullopt;
+  auto rest = text.substr(scheme.size());
+  auto slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos) return url{hostport, "80", path};
+  return url{hostport.substr(0, colon), hostport.substr(colon + 1), path};
+}
+
+std::string hmac_hex(const std::string& key, const std::string& body) {
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), mac, &len);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[mac[i] >> 4]);
+    out.push_back(hex[mac[i] & 15]);
+  }
+  return out;
+}
+
+// One blocking JSON request (set-up only).
+std::optional<std::pair<int, std::string>> sync_request(const url& base, http::verb verb, const std::string& path,
+                                                        const std::string& token, const std::string& body) {
+  try {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.connect(resolver.resolve(base.host, base.port));
+    http::request<http::string_body> req{verb, path, 11};
+    req.set(http::field::host, base.host);
+    req.set(http::field::authorization, "Bearer " + token);
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return std::pair{static_cast<int>(res.result_int()), res.body()};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string json_field(const std::string& json, const std::string& key) {
+  auto pos = json.find("\"" + key + "\":\"");
+  if (pos == std::string::npos) return {};
+  pos += key.size() + 4;
+  return json.substr(pos, json.find('"', pos) - pos);
+}
+
+// Creates a tenant and a WhatsApp channel through the admin API.
+bool set_up_channel(const ingest_options& o, std::string& path, std::string& secret) {
+  auto admin = parse_url(o.admin);
+  if (!admin) {
+    std::fprintf(stderr, "parley-bench: --admin must be http://HOST:PORT\n");
+    return false;
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  std::string tenant = "bench-" + std::to_string(rng() % 1'000'000'000);
+  auto t = sync_request(*admin, http::verb::post, "/v1/admin/tenants", o.admin_token, "{\"id\":\"" + tenant + "\"}");
+  if (!t || t->first != 201) {
+    std::fprintf(stderr, "parley-bench: creating tenant failed (%d)\n", t ? t->first : 0);
+    return false;
+  }
+  secret = "bench-secret-" + std::to_string(rng());
+  auto c = sync_request(*admin, http::verb::post, "/v1/admin/tenants/" + tenant + "/channels", o.admin_token,
+                        "{\"type\":\"whatsapp\",\"phone_number_ids\":[\"100200300\"],\"app_secret\":\"" + secret +
+                            "\",\"access_token\":\"bench\",\"verify_token\":\"bench\"}");
+  if (!c || c->first != 201) {
+    std::fprintf(stderr, "parley-bench: creating channel failed (%d)\n", c ? c->first : 0);
+    return false;
+  }
+  path = json_field(c->second, "webhook_path");
+  return !path.empty();
+}
+
+// A realistic single-text WhatsApp webhook (~body_bytes).
+std::string whatsapp_body(const std::string& wamid, const std::string& from, std::int64_t ts, std::size_t body_bytes) {
+  std::string head =
+      R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"100200300"},"contacts":[{"profile":{"name":"Load Tester"},"wa_id":")" +
+      from + R"("}],"messages":[{"from":")" + from + R"(","id":")" + wamid + R"(","timestamp":")" + std::to_string(ts) +
+      R"(","text":{"body":")";
+  std::string tail = R"("},"type":"text"}]},"field":"messages"}]}]})";
+  std::size_t fill = body_bytes > head.size() + tail.size() + 8 ? body_bytes - head.size() - tail.size() : 8;
+  std::string text;
+  text.reserve(fill);
+  static constexpr std::string_view words = "hello, I would like to know more about my order and delivery time ";
+  while (text.size() < fill) text.append(words.substr(0, std::min(words.size(), fill - text.size())));
+  return head + text + tail;
+}
+
+struct shared_run {
+  const ingest_options* o = nullptr;
+  url target;
+  std::string path, secret, run_id;
+  clock_type::time_point start, stop_at;
+  std::atomic<std::uint64_t> issued{0}, ok{0}, errors{0}, duplicates_sent{0};
+  std::mutex mutex;
+  histogram latency;          ///< whole run
+  histogram window;           ///< since the last progress line
+  std::map<int, std::uint64_t> statuses;
+  std::atomic<bool> stopping{false};
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(asio::io_context& io, shared_run& run, std::size_t index)
+      : run_(run), stream_(asio::make_strand(io)), timer_(stream_.get_executor()), index_(index), rng_(run.o->seed * 7919 + index) {
+    if (run.o->rate > 0) interval_ = std::chrono::duration<double>(static_cast<double>(run.o->connections) / run.o->rate);
+  }
+
+  void start(const tcp::resolver::results_type& endpoints) {
+    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) {
+        ++self->run_.errors;
+        return;
+      }
+      self->intended_ = clock_type::now();
+      self->next();
+    });
+  }
+
+ private:
+  bool budget_left() {
+    if (run_.stopping) return false;
+    if (run_.o->count > 0) return run_.issued.fetch_add(1) < run_.o->count;
+    if (clock_type::now() >= run_.stop_at) return false;
+    ++run_.issued;
+    return true;
+  }
+
+  void next() {
+    if (!budget_left()) return;
+    if (interval_.count() > 0) {
+      intended_ += std::chrono::duration_cast<clock_type::duration>(interval_);
+      if (intended_ > clock_type::now()) {
+        timer_.expires_at(intended_);
+        timer_.async_wait([self = shared_from_this()](beast::error_code) { self->send(); });
+        return;
+      }
+    } else {
+      intended_ = clock_type::now();
+    }
+    send();
+  }
+
+  void send() {
+    std::uint64_t n;
+    bool duplicate = !sent_.empty() && std::uniform_real_distribution<double>(0, 1)(rng_) < run_.o->duplicates;
+    if (duplicate) {
+      n = sent_[std::uniform_int_distribution<std::size_t>(0, sent_.size() - 1)(rng_)];
+      ++run_.duplicates_sent;
+    } else {
+      n = counter_++;
+      if (sent_.size() < 4096) sent_.push_back(n);
+      else sent_[n % sent_.size()] = n;
+    }
+    std::string wamid = "wamid.bench." + run_.run_id + "." + std::to_string(index_) + "." + std::to_string(n);
+    std::uint64_t contact = (index_ * 1'000'003 + n * 7919) % std::max<std::uint64_t>(run_.o->contacts, 1);
+    std::string from = "1555" + std::to_string(1'000'000 + contact);
+    std::int64_t ts = 1'790'000'000 + static_cast<std::int64_t>(n % 100'000);
+    req_ = {};
+    req_.method(http::verb::post);
+    req_.target(run_.path);
+    req_.version(11);
+    req_.set(http::field::host, run_.target.host);
+    req_.set(http::field::content_type, "application/json");
+    req_.body() = whatsapp_body(wamid, from, ts, run_.o->body_bytes);
+    req_.set("X-Hub-Signature-256", "sha256=" + hmac_hex(run_.secret, req_.body()));
+    req_.keep_alive(true);
+    req_.prepare_payload();
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->fail();
+      self->res_ = {};
+      http::async_read(self->stream_, self->buffer_, self->res_, [self](beast::error_code ec2, std::size_t) {
+        if (ec2) return self->fail();
+        self->done(static_cast<int>(self->res_.result_int()));
+      });
+    });
+  }
+
+  void done(int status) {
+    // Latency from the intended send time: a fixed-rate run charges stalls to the
+    // requests that waited behind them (no coordinated omission).
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - intended_).count();
+    {
+      std::lock_guard lock(run_.mutex);
+      run_.latency.record(static_cast<std::uint64_t>(micros));
+      run_.window.record(static_cast<std::uint64_t>(micros));
+      ++run_.statuses[status];
+    }
+    if (status == 200) ++run_.ok;
+    else ++run_.errors;
+    next();
+  }
+
+  void fail() {
+    ++run_.errors;
+    {
+      std::lock_guard lock(run_.mutex);
+      ++run_.statuses[0];
+    }
+  }
+
+  shared_run& run_;
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+  std::size_t index_;
+  std::mt19937_64 rng_;
+  std::chrono::duration<double> interval_{0};
+  clock_type::time_point intended_;
+  std::uint64_t counter_ = 0;
+  std::vector<std::uint64_t> sent_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+};
+
+}  // namespace
+
+int run_ingest(const ingest_options& o) {
+  shared_run run;
+  run.o = &o;
+  auto target = parse_url(o.target);
+  if (!target) {
+    std::fprintf(stderr, "parley-bench: --target must be http://HOST:PORT\n");
+    return 2;
+  }
+  run.target = *target;
+  if (!o.admin.empty()) {
+    if (!set_up_channel(o, run.path, run.secret)) return 2;
+  } else if (!o.channel_path.empty() && !o.secret.empty()) {
+    run.path = o.channel_path;
+    run.secret = o.secret;
+  } else {
+    std::fprintf(stderr, "parley-bench: give --admin and --admin-token, or --channel-path and --secret\n");
+    return 2;
+  }
+  run.run_id = std::to_string(std::random_device{}() % 1'000'000'000);
+
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(run.target.host, run.target.port, ec);
+  if (ec) {
+    std::fprintf(stderr, "parley-bench: cannot resolve %s\n", run.target.host.c_str());
+    return 2;
+  }
+  run.start = clock_type::now();
+  run.stop_at = run.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.duration_s));
+  std::vector<std::shared_ptr<connection>> conns;
+  for (std::size_t i = 0; i < o.connections; ++i) {
+    conns.push_back(std::make_shared<connection>(io, run, i));
+    conns.back()->start(endpoints);
+  }
+  conns.clear();  // each connection keeps itself alive while it has work
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < std::max<std::size_t>(o.threads, 1); ++i) threads.emplace_back([&io] { io.run(); });
+
+  // Progress: one line, rewritten every second, until the I/O threads run dry.
+  std::atomic<bool> finished{false};
+  std::thread progress([&] {
+    auto last = clock_type::now();
+    std::uint64_t last_ok = 0;
+    while (!finished) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // a display cadence, not synchronization
+      auto now = clock_type::now();
+      double dt = std::chrono::duration<double>(now - last).count();
+      std::uint64_t okv = run.ok.load();
+      histogram window;
+      {
+        std::lock_guard lock(run.mutex);
+        window = run.window;
+        run.window.reset();
+      }
+      if (!o.quiet) {
+        double elapsed = std::chrono::duration<double>(now - run.start).count();
+        std::fprintf(stderr, "\r%8.0f req/s  errors %-6llu  p50 %6.2f ms  p99 %7.2f ms  elapsed %5.1fs  remaining %5.1fs   ",
+                     static_cast<double>(okv - last_ok) / dt, static_cast<unsigned long long>(run.errors.load()),
+                     static_cast<double>(window.quantile(0.5)) / 1000.0, static_cast<double>(window.quantile(0.99)) / 1000.0,
+                     elapsed, o.count > 0 ? 0.0 : std::max(0.0, o.duration_s - elapsed));
+      }
+      last = now;
+      last_ok = okv;
+    }
+  });
+  for (auto& t : threads) t.join();
+  finished = true;
+  progress.join();
+  if (!o.quiet) std::fprintf(stderr, "\n");
+
+  double elapsed = std::chrono::duration<double>(clock_type::now() - run.start).count();
+  const auto& h = run.latency;
+  double rate = static_cast<double>(run.ok.load()) / elapsed;
+  std::printf("parley-bench ingest: %s%s\n", o.target.c_str(), run.path.c_str());
+  std::printf("  connections %zu, %s, %.1f s, body %zu B, duplicates %.0f%%\n", o.connections,
+              o.rate > 0 ? ("fixed rate " + std::to_string(static_cast<long>(o.rate)) + "/s").c_str() : "closed loop", elapsed,
+              o.body_bytes, o.duplicates * 100);
+  std::printf("  requests %llu  ok (200) %llu  errors %llu  duplicates sent %llu\n",
+              static_cast<unsigned long long>(h.count()), static_cast<unsigned long long>(run.ok.load()),
+              static_cast<unsigned long long>(run.errors.load()), static_cast<unsigned long long>(run.duplicates_sent.load()));
+  std::printf("  throughput %.0f acknowledged webhooks/s\n", rate);
+  std::printf("  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", h.quantile(0.5) / 1000.0,
+              h.quantile(0.9) / 1000.0, h.quantile(0.99) / 1000.0, h.quantile(0.999) / 1000.0, h.max() / 1000.0);
+  for (const auto& [code, n] : run.statuses) {
+    if (code != 200) std::printf("  status %d: %llu\n", code, static_cast<unsigned long long>(n));
+  }
+  if (!o.json_file.empty()) {
+    std::ofstream out(o.json_file);
+    out << "{\"target\":\"" << o.target << run.path << "\",\"connections\":" << o.connections << ",\"rate\":" << o.rate
+        << ",\"elapsed_s\":" << elapsed << ",\"requests\":" << h.count() << ",\"ok\":" << run.ok.load()
+        << ",\"errors\":" << run.errors.load() << ",\"duplicates_sent\":" << run.duplicates_sent.load()
+        << ",\"throughput\":" << rate << ",\"latency_us\":{\"p50\":" << h.quantile(0.5) << ",\"p90\":" << h.quantile(0.9)
+        << ",\"p99\":" << h.quantile(0.99) << ",\"p999\":" << h.quantile(0.999) << ",\"max\":" << h.max() << "}}\n";
+  }
+  return run.errors.load() == 0 ? 0 : 1;
+}
+
+}  // namespace parley::bench

@@ -1,0 +1,64 @@
+// parley-bench: load generator for Parley (and any endpoint speaking the providers'
+// webhook formats). Subcommands: ingest (this issue); send, simulate, mixed and verify
+// arrive with the load-testing issue.
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+
+#include "ingest.hpp"
+
+namespace {
+
+// "30s", "500ms", "2m" or a plain number of seconds.
+bool parse_duration(const std::string& text, double& seconds) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || v < 0) return false;
+  std::string unit(end, text.data() + text.size());
+  if (unit.empty() || unit == "s") seconds = v;
+  else if (unit == "ms") seconds = v / 1000;
+  else if (unit == "m") seconds = v * 60;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parley-bench: signed provider webhook load and measurements", "parley-bench"};
+  app.require_subcommand(1);
+  parley::bench::ingest_options in;
+  std::string duration = "10s";
+  auto* ingest = app.add_subcommand("ingest", "flood a target with signed WhatsApp webhooks");
+  ingest->add_option("--target", in.target, "public listener base URL (http://HOST:PORT)");
+  ingest->add_option("--admin", in.admin, "admin base URL: create a tenant and channel for the run");
+  ingest->add_option("--admin-token", in.admin_token, "admin bearer token (with --admin)");
+  ingest->add_option("--channel-path", in.channel_path, "existing webhook path (/webhooks/whatsapp/ch_…)");
+  ingest->add_option("--secret", in.secret, "that channel's app secret");
+  ingest->add_option("--connections", in.connections, "keep-alive connections (default 16)");
+  ingest->add_option("--rate", in.rate, "requests per second, 0 = as fast as answers come (default 0)");
+  ingest->add_option("--duration", duration, "run time, e.g. 30s (default 10s)");
+  ingest->add_option("--count", in.count, "stop after this many requests instead");
+  ingest->add_option("--contacts", in.contacts, "distinct senders (default 10000)");
+  ingest->add_option("--duplicates", in.duplicates, "share of redeliveries of earlier wamids, 0..1 (default 0)");
+  ingest->add_option("--body-bytes", in.body_bytes, "approximate webhook body size (default 1024)");
+  ingest->add_option("--threads", in.threads, "client I/O threads (default 1)");
+  ingest->add_option("--json", in.json_file, "write every figure to this file");
+  ingest->add_flag("--quiet", in.quiet, "no live progress line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (!parse_duration(duration, in.duration_s)) {
+    std::fprintf(stderr, "parley-bench: --duration must look like 30s, 500ms or 2m\n");
+    return 2;
+  }
+  if (in.duplicates < 0 || in.duplicates > 1 || in.connections == 0) {
+    std::fprintf(stderr, "parley-bench: --duplicates must be in 0..1 and --connections at least 1\n");
+    return 2;
+  }
+  if (ingest->parsed()) return parley::bench::run_ingest(in);
+  return 2;
+}
