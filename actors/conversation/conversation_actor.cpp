@@ -335,6 +335,7 @@ conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shar
         else self->state.quiesce_waiters.push_back(std::move(q.done));
       },
       [self](idle_atom, std::uint64_t) { on_idle(self); },
+      [self](retire_atom) { self->quit(); },
   };
 }
 

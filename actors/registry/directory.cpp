@@ -75,6 +75,13 @@ void directory::remove_tenant(std::string_view id) {
   std::erase_if(keys_, [&](const auto& kv) { return kv.second->tenant == id; });
 }
 
+void directory::clear() {
+  std::unique_lock lock(mutex_);
+  tenants_.clear();
+  channels_.clear();
+  keys_.clear();
+}
+
 void directory::put_channel(channel_ptr c) {
   std::unique_lock lock(mutex_);
   auto id = c->id;

@@ -118,6 +118,7 @@ result<conversation_actor> activate(self_ptr self, const std::string& contact) {
     return std::move(stored).err();
   }
   auto handle = spawn_conversation(self->system(), st.ctx, caf::actor_cast<tenant_actor>(self), std::move(state));
+  self->link_to(handle);  // conversations stop with their tenant
   st.active.emplace(contact, active_conversation{handle, 0});
   ++active_conversation_count;
   return handle;
@@ -240,7 +241,7 @@ bool quiesce_and_retire(self_ptr self, const std::string& contact) {
   auto future = quiet->get_future();
   self->send(it->second.handle, quiesce_atom::value, quiesce_request{[quiet] { quiet->set_value(); }});
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return false;
-  caf::anon_send_exit(it->second.handle, caf::exit_reason::normal);
+  self->send(it->second.handle, retire_atom::value);
   st.active.erase(it);
   --active_conversation_count;
   return true;
@@ -350,19 +351,20 @@ void on_retire(self_ptr self, const std::string& contact, std::uint64_t handled)
   auto& st = self->state;
   auto it = st.active.find(contact);
   if (it == st.active.end() || it->second.sent != handled) return;  // more is on its way: stay
-  caf::anon_send_exit(it->second.handle, caf::exit_reason::normal);
+  self->send(it->second.handle, retire_atom::value);
   st.active.erase(it);
   --active_conversation_count;
 }
 
 tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
   self->state.ctx = std::move(ctx);
-  self->attach_functor([self](const caf::error&) {
-    for (auto& [contact, conv] : self->state.active) {
-      caf::anon_send_exit(conv.handle, caf::exit_reason::user_shutdown);
-      --active_conversation_count;
-    }
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // A conversation that retired (normal) is no news; anything else stops the tenant,
+    // and its links stop its conversations.
+    if (msg.reason == caf::exit_reason::normal) return;
+    active_conversation_count -= self->state.active.size();
     self->state.active.clear();
+    self->quit(msg.reason);
   });
   return {
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },

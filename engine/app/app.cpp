@@ -153,6 +153,7 @@ class process {
       registry_ = nullptr;
     }
     actors::stop_tenants(directory_);
+    directory_.clear();
     svc_.registry = nullptr;
     if (writer_actor_) {
       caf::anon_send_exit(writer_actor_, caf::exit_reason::user_shutdown);

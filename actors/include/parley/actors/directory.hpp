@@ -41,6 +41,9 @@ class directory {
   void remove_channel(std::string_view id);
   void put_key(key_ptr k);
   void remove_key(std::string_view hash);
+  /// Forgets everything, dropping the actor handles (shutdown: a detached actor's
+  /// thread ends only when no handle to it remains).
+  void clear();
 
   [[nodiscard]] feed_notifier& feeds() noexcept { return feeds_; }
 
