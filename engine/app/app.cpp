@@ -85,6 +85,9 @@ class process {
     rctx->dir = &directory_;
     rctx->time = &system_clock::instance();
     rctx->tenant_defaults.time = &system_clock::instance();
+    rctx->tenant_defaults.conversation_idle_ms = static_cast<std::int64_t>(cfg_.conversation_idle_seconds) * 1000;
+    rctx->tenant_defaults.stop_keywords = cfg_.stop_keywords;
+    rctx->tenant_defaults.start_keywords = cfg_.start_keywords;
     if (auto st = actors::load_registry(runtime_->system(), rctx); !st) {
       log->error("cannot load tenants and channels: {}", st.err().message);
       return 1;

@@ -22,7 +22,8 @@ result<durability_mode> parse_durability(std::string_view text) {
 // The values every source can set, as text until validated.
 struct raw_settings {
   std::optional<std::string> data_dir, public_addr, admin_addr, durability, log_level, tls_cert, tls_key;
-  std::optional<std::int64_t> max_body_bytes, dedup_window_hours, io_threads, actor_threads;
+  std::optional<std::int64_t> max_body_bytes, dedup_window_hours, io_threads, actor_threads, conversation_idle_seconds;
+  std::optional<std::vector<std::string>> stop_keywords, start_keywords;
   std::optional<std::string> whatsapp_api_base, telegram_api_base, postmark_api_base;
 };
 
@@ -43,6 +44,9 @@ void overlay(raw_settings& into, const raw_settings& from) {
   overlay(into.dedup_window_hours, from.dedup_window_hours);
   overlay(into.io_threads, from.io_threads);
   overlay(into.actor_threads, from.actor_threads);
+  overlay(into.conversation_idle_seconds, from.conversation_idle_seconds);
+  overlay(into.stop_keywords, from.stop_keywords);
+  overlay(into.start_keywords, from.start_keywords);
   overlay(into.whatsapp_api_base, from.whatsapp_api_base);
   overlay(into.telegram_api_base, from.telegram_api_base);
   overlay(into.postmark_api_base, from.postmark_api_base);
@@ -70,7 +74,8 @@ result<raw_settings> from_env(const env_lookup& env) {
   for (auto [name, into] : {int_var{"PARLEY_MAX_BODY_BYTES", &s.max_body_bytes},
                             int_var{"PARLEY_DEDUP_WINDOW_HOURS", &s.dedup_window_hours},
                             int_var{"PARLEY_IO_THREADS", &s.io_threads},
-                            int_var{"PARLEY_ACTOR_THREADS", &s.actor_threads}}) {
+                            int_var{"PARLEY_ACTOR_THREADS", &s.actor_threads},
+                            int_var{"PARLEY_CONVERSATION_IDLE_SECONDS", &s.conversation_idle_seconds}}) {
     if (auto text = env(name)) {
       auto v = parse_int(name, *text);
       if (!v) return std::move(v).err();
@@ -78,6 +83,19 @@ result<raw_settings> from_env(const env_lookup& env) {
     }
   }
   return s;
+}
+
+// A TOML array of non-empty strings, or nullopt.
+std::optional<std::vector<std::string>> string_array(const toml::node& node) {
+  const auto* arr = node.as_array();
+  if (arr == nullptr || arr->empty()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : *arr) {
+    auto v = item.value<std::string>();
+    if (!v || v->empty()) return std::nullopt;
+    out.push_back(*v);
+  }
+  return out;
 }
 
 result<raw_settings> from_toml(const std::string& path) {
@@ -112,6 +130,12 @@ result<raw_settings> from_toml(const std::string& path) {
     else if (key == "dedup_window_hours") take_int(node, key, s.dedup_window_hours);
     else if (key == "io_threads") take_int(node, key, s.io_threads);
     else if (key == "actor_threads") take_int(node, key, s.actor_threads);
+    else if (key == "conversation_idle_seconds") take_int(node, key, s.conversation_idle_seconds);
+    else if (key == "stop_keywords" || key == "start_keywords") {
+      auto words = string_array(node);
+      if (!words) problem = "config key " + key + " must be a non-empty array of strings";
+      else (key == "stop_keywords" ? s.stop_keywords : s.start_keywords) = std::move(*words);
+    }
     else if (key == "providers" && node.is_table()) {
       for (auto&& [pk, pnode] : *node.as_table()) {
         std::string pkey(pk.str());
@@ -192,6 +216,20 @@ result<config> validate(config cfg, const raw_settings& s) {
     if (!v) return std::move(v).err();
     cfg.actor_threads = static_cast<std::size_t>(*v);
   }
+  if (s.conversation_idle_seconds) {
+    auto v = in_range("conversation_idle_seconds", *s.conversation_idle_seconds, 1, 86'400);
+    if (!v) return std::move(v).err();
+    cfg.conversation_idle_seconds = static_cast<std::uint32_t>(*v);
+  }
+  // Keywords compare case-insensitively: keep them upper-case.
+  auto upper = [](std::vector<std::string> words) {
+    for (auto& w : words) {
+      for (auto& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return words;
+  };
+  if (s.stop_keywords) cfg.stop_keywords = upper(*s.stop_keywords);
+  if (s.start_keywords) cfg.start_keywords = upper(*s.start_keywords);
   for (auto [text, into, name] : {std::tuple{&s.whatsapp_api_base, &cfg.whatsapp_api_base, "providers.whatsapp_api_base"},
                                   std::tuple{&s.telegram_api_base, &cfg.telegram_api_base, "providers.telegram_api_base"},
                                   std::tuple{&s.postmark_api_base, &cfg.postmark_api_base, "providers.postmark_api_base"}}) {
@@ -265,6 +303,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   app.add_option("--dedup-window-hours", flags.dedup_window_hours, "how long provider message ids are remembered (env PARLEY_DEDUP_WINDOW_HOURS, default 168)");
   app.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (env PARLEY_IO_THREADS, default 2)");
   app.add_option("--actor-threads", flags.actor_threads, "actor scheduler threads (env PARLEY_ACTOR_THREADS, default 2)");
+  app.add_option("--conversation-idle-seconds", flags.conversation_idle_seconds,
+                 "passivate a conversation idle this long (env PARLEY_CONVERSATION_IDLE_SECONDS, default 60)");
   app.footer(
       "Secrets: PARLEY_ADMIN_TOKEN and PARLEY_MASTER_KEY (base64 of 32 bytes); when unset they are generated on "
       "first start into <data-dir>/admin.token and <data-dir>/master.key (mode 0600).\n"

@@ -39,6 +39,9 @@ struct config {
   std::size_t io_threads = 2;
   std::size_t actor_threads = 2;
   std::size_t reader_threads = 2;
+  std::uint32_t conversation_idle_seconds = 60;  ///< passivate conversations idle this long
+  std::vector<std::string> stop_keywords = {"STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"};
+  std::vector<std::string> start_keywords = {"START", "SUBSCRIBE", "UNSTOP"};
   std::string whatsapp_api_base = "https://graph.facebook.com/v21.0";
   std::string telegram_api_base = "https://api.telegram.org";
   std::string postmark_api_base = "https://api.postmarkapp.com";
