@@ -244,12 +244,28 @@ TEST(MessengerNormalize, MalformedBodiesAreInvalidArgument) {
             "entry[].messaging must be an array");
   EXPECT_EQ(expect_invalid(normalize_messenger(page_body(R"([{"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m"}}])"),
                                                channel_type::messenger, page)),
-            "messaging[].sender.id must be a string");
+            "messaging[].sender.id must be a non-empty string");
   EXPECT_EQ(expect_invalid(normalize_messenger(page_body(R"([{"sender":{"id":"1"},"timestamp":1,"message":{"text":"no mid"}}])"),
                                                channel_type::messenger, page)),
-            "message.mid must be a string");
+            "message.mid must be a non-empty string");
   EXPECT_EQ(expect_invalid(normalize_messenger(page_body("[]"), channel_type::whatsapp, page)),
             "channel type must be messenger or instagram");
+}
+
+// Found by fuzzing: empty mids and echoes without a recipient are refused; empty mids
+// in a delivery list are skipped.
+TEST(MessengerNormalize, EmptyIdsAreRefusedOrSkipped) {
+  const std::vector<std::string> any;
+  EXPECT_EQ(expect_invalid(normalize_messenger(page_body(R"([{"sender":{"id":"6"},"timestamp":1,"message":{"mid":"","text":"x"}}])"),
+                                               channel_type::messenger, any)),
+            "message.mid must be a non-empty string");
+  EXPECT_EQ(expect_invalid(normalize_messenger(page_body(R"([{"sender":{"id":"1234567890"},"timestamp":1,"message":{"is_echo":true,"mid":"m","text":"x"}}])"),
+                                               channel_type::messenger, any)),
+            "an echo needs recipient.id");
+  auto w = expect_ok(normalize_messenger(page_body(R"([{"sender":{"id":"6"},"timestamp":1,"delivery":{"mids":["",""],"watermark":5}}])"),
+                                         channel_type::messenger, any));
+  ASSERT_EQ(w.statuses.size(), 1u);
+  EXPECT_EQ(w.statuses[0].watermark_ms, 5);
 }
 
 }  // namespace

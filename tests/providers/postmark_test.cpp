@@ -165,5 +165,11 @@ TEST(PostmarkEvent, MalformedBodiesAreInvalidArgument) {
   EXPECT_EQ(expect_invalid(normalize_postmark_event(R"({"RecordType":"Delivery","Recipient":"a@b.c"})")), "MessageID must be a string");
 }
 
+// Found by fuzzing: an email without any sender address is refused.
+TEST(PostmarkInbound, AMessageWithoutSenderIsRefused) {
+  EXPECT_EQ(expect_invalid(normalize_postmark_inbound(R"({"MessageID":"m"})")), "FromFull.Email or From must name the sender");
+  EXPECT_EQ(expect_invalid(normalize_postmark_inbound(R"({"MessageID":"m","From":""})")), "FromFull.Email or From must name the sender");
+}
+
 }  // namespace
 }  // namespace parley::engine::providers

@@ -306,7 +306,7 @@ TEST(WhatsAppNormalize, MalformedBodiesAreInvalidArgument) {
             "entry[].changes must be an array");
   EXPECT_EQ(expect_invalid(normalize_whatsapp(with_messages(R"({"from":"1"})"), any_account)), "messages must be an array");
   EXPECT_EQ(expect_invalid(normalize_whatsapp(with_messages(R"([{"id":"wamid.X","type":"text"}])"), any_account)),
-            "messages[].from must be a string");
+            "messages[].from must be a non-empty string");
 }
 
 TEST(WhatsAppNormalize, EmptyEntryListIsValid) {
@@ -319,6 +319,19 @@ TEST(WhatsAppNormalize, ErrorMessagesNeverQuoteTheBody) {
   const auto r = normalize_whatsapp(R"({"object":"secret-token-value","entry":[]})", any_account);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().message.find("secret-token-value"), std::string::npos);
+}
+
+// Found by fuzzing: an empty id would become the dedup key of every such message, an
+// empty sender would merge unrelated customers.
+TEST(WhatsAppNormalize, EmptyIdsAreRefused) {
+  EXPECT_EQ(expect_invalid(normalize_whatsapp(with_messages(R"([{"from":"","id":"wamid.1","type":"text","text":{"body":"hi"}}])"), any_account)),
+            "messages[].from must be a non-empty string");
+  EXPECT_EQ(expect_invalid(normalize_whatsapp(with_messages(R"([{"from":"1555","id":"","type":"text","text":{"body":"hi"}}])"), any_account)),
+            "messages[].id must be a non-empty string");
+  EXPECT_EQ(expect_invalid(normalize_whatsapp(
+                R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"statuses":[{"id":"","status":"delivered","recipient_id":"1"}]}}]}]})",
+                any_account)),
+            "statuses[].id must be a non-empty string");
 }
 
 }  // namespace

@@ -60,11 +60,14 @@ inbound_message& new_message(const event_context& ctx, normalized_webhook& out) 
 }
 
 status parse_message(object msg, const event_context& ctx, normalized_webhook& out) {
-  const auto mid = get_string(msg, "mid");
-  if (!mid) return shape_error("message.mid must be a string");
+  const auto mid = get_nonempty_string(msg, "mid");
+  if (!mid) return shape_error("message.mid must be a non-empty string");
+  const bool echo = get_true(msg, "is_echo");
+  // An echo is the business's own send: the customer is the recipient, who must be named.
+  if (echo && ctx.recipient_id.empty()) return shape_error("an echo needs recipient.id");
   inbound_message& m = new_message(ctx, out);
   m.provider_message_id = std::string(*mid);
-  if (get_true(msg, "is_echo")) {  // the business's own send: the customer is the recipient
+  if (echo) {
     m.outbound_echo = true;
     m.external_id = std::string(ctx.recipient_id);
   }
@@ -104,7 +107,9 @@ void parse_delivery(object delivery, const event_context& ctx, normalized_webhoo
   if (auto mids = get_array(delivery, "mids")) {
     for (element e : *mids) {
       std::string_view mid;
-      if (e.get_string().get(mid) == simdjson::SUCCESS) add(delivery_status::delivered).provider_message_id = mid;
+      if (e.get_string().get(mid) == simdjson::SUCCESS && !mid.empty()) {
+        add(delivery_status::delivered).provider_message_id = mid;
+      }
     }
   }
   if (auto watermark = get_int(delivery, "watermark"); watermark && *watermark > 0) {
@@ -162,8 +167,8 @@ status parse_event(element e, std::string_view account_id, normalized_webhook& o
   object ev;
   if (e.get_object().get(ev) != simdjson::SUCCESS) return shape_error("messaging[] must be objects");
   const auto sender = get_object(ev, "sender");
-  const auto sender_id = sender ? get_string(*sender, "id") : std::nullopt;
-  if (!sender_id) return shape_error("messaging[].sender.id must be a string");
+  const auto sender_id = sender ? get_nonempty_string(*sender, "id") : std::nullopt;
+  if (!sender_id) return shape_error("messaging[].sender.id must be a non-empty string");
   const auto recipient = get_object(ev, "recipient");
   event_context ctx{account_id, *sender_id,
                     recipient ? get_string(*recipient, "id").value_or("") : std::string_view{},

@@ -156,6 +156,7 @@ result<normalized_webhook> normalize_postmark_inbound(std::string_view body) {
   m.provider_message_id = std::string(*message_id);
   m.kind = message_kind::email;
   m.external_id = ascii_lower(sender_address(*root));
+  if (m.external_id.empty()) return shape_error("FromFull.Email or From must name the sender");
   m.email = m.external_id;
   m.display_name = std::string(trim(get_string(*root, "FromName").value_or("")));
   m.account_id = ascii_lower(inbox_address(*root));

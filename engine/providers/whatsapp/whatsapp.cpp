@@ -114,11 +114,11 @@ status parse_message(element e, std::string_view account_id, std::optional<array
                      normalized_webhook& out) {
   object msg;
   if (e.get_object().get(msg) != simdjson::SUCCESS) return shape_error("messages[] must be objects");
-  const auto from = get_string(msg, "from");
-  const auto id = get_string(msg, "id");
+  const auto from = get_nonempty_string(msg, "from");
+  const auto id = get_nonempty_string(msg, "id");
   const auto type = get_string(msg, "type");
-  if (!from) return shape_error("messages[].from must be a string");
-  if (!id) return shape_error("messages[].id must be a string");
+  if (!from) return shape_error("messages[].from must be a non-empty string");
+  if (!id) return shape_error("messages[].id must be a non-empty string");
   if (!type) return shape_error("messages[].type must be a string");
 
   inbound_message& m = out.messages.emplace_back();
@@ -151,9 +151,9 @@ std::optional<delivery_status> status_from_name(std::string_view s) noexcept {
 status parse_status(element e, std::string_view account_id, normalized_webhook& out) {
   object st;
   if (e.get_object().get(st) != simdjson::SUCCESS) return shape_error("statuses[] must be objects");
-  const auto id = get_string(st, "id");
+  const auto id = get_nonempty_string(st, "id");
   const auto name = get_string(st, "status");
-  if (!id) return shape_error("statuses[].id must be a string");
+  if (!id) return shape_error("statuses[].id must be a non-empty string");
   if (!name) return shape_error("statuses[].status must be a string");
 
   // Any error makes the status a failure, whatever its name says.
