@@ -115,6 +115,8 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
   job.sequenced = std::move(sequenced);
   job.done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids),
               carries_identity](storage::commit_outcome outcome) mutable {
+    // Release the claims of this group's messages; copies that waited get this outcome.
+    for (const auto& key : provider_ids) ctx->inflight->release(key, outcome.code);
     if (ack) ack->complete(outcome.code);
     std::uint64_t top = 0;
     for (auto s : outcome.sequences) top = std::max(top, s);
@@ -155,8 +157,11 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
   std::vector<storage::sequenced_op> events;
   std::vector<std::string> provider_ids;  // index = guard index
   for (const auto& msg : in.messages) {
-    std::string recent_id = ch.id + "|" + msg.provider_message_id;
-    if (st.recent.contains(recent_id)) continue;  // a hot redelivery: answered without a write
+    std::string recent_id = inflight_key(ch.id, msg.provider_message_id);
+    if (st.recent.contains(recent_id)) {  // stored moments ago: answered without a write
+      st.ctx->inflight->release(recent_id, errc::ok);
+      continue;
+    }
 
     std::int64_t ts = msg.timestamp_ms > 0 ? msg.timestamp_ms : in.received_ms;
     storage::message_record rec;

@@ -155,6 +155,7 @@ result<api_key_info> decode_key(std::string_view hash, std::string_view text) {
 caf::actor start_tenant(caf::actor_system& sys, const registry_context& ctx, const tenant_info& t) {
   auto tctx = std::make_shared<tenant_context>(ctx.tenant_defaults);
   tctx->tenant = t.id;
+  tctx->inflight = std::make_shared<inflight_ids>();  // never shared between tenants
   tctx->db = ctx.db;
   tctx->writer = ctx.writer;
   tctx->dir = ctx.dir;

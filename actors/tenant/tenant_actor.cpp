@@ -124,9 +124,16 @@ result<conversation_actor> activate(self_ptr self, const std::string& contact) {
   return handle;
 }
 
+// Releases the claims of messages that will not reach a conversation.
+void release_claims(const tenant_context& ctx, const std::string& channel_id, const std::vector<inbound_message>& messages,
+                    errc code) {
+  for (const auto& m : messages) ctx.inflight->release(inflight_key(channel_id, m.provider_message_id), code);
+}
+
 void route_inbound(self_ptr self, const std::string& contact, conversation_inbound msg) {
   auto conv = activate(self, contact);
   if (!conv) {
+    release_claims(*self->state.ctx, msg.channel->id, msg.messages, conv.code());
     msg.ack->complete(conv.code());
     return;
   }
@@ -193,9 +200,27 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
 void on_inbound(self_ptr self, inbound_job& job) {
   auto& st = self->state;
   const auto& ch = *job.channel;
+  // Duplicates stop here, before any conversation sees them: a copy of a message still
+  // in flight waits for it; a message already stored is acknowledged as it is. The
+  // in-flight check comes first: a claim is released only after its commit is durable.
+  std::vector<inbound_message> fresh;
+  for (const auto& m : job.webhook->messages) {
+    auto key = inflight_key(ch.id, m.provider_message_id);
+    if (!st.ctx->inflight->claim(key, job.ack)) continue;
+    auto stored = st.ctx->db->get(storage::family::dedup, storage::dedup_key(ch.id, m.provider_message_id));
+    if (stored || stored.code() != errc::not_found) {
+      st.ctx->inflight->release(key, stored ? errc::ok : stored.code());
+      if (!stored) {
+        job.ack->add();
+        job.ack->complete(stored.code());
+      }
+      continue;
+    }
+    fresh.push_back(m);
+  }
   // Group the body's messages by customer, keeping their order.
   std::vector<std::pair<std::string, std::vector<inbound_message>>> by_customer;
-  for (const auto& m : job.webhook->messages) {
+  for (const auto& m : fresh) {
     auto it = std::find_if(by_customer.begin(), by_customer.end(), [&](const auto& g) { return g.first == m.external_id; });
     if (it == by_customer.end()) {
       by_customer.emplace_back(m.external_id, std::vector<inbound_message>{});
@@ -204,7 +229,7 @@ void on_inbound(self_ptr self, inbound_job& job) {
     it->second.push_back(m);
   }
   std::optional<storage::write_op> raw;
-  if (job.raw_body && !job.webhook->messages.empty()) {
+  if (job.raw_body && !fresh.empty()) {
     raw = storage::write_op::put(storage::family::raw_webhooks,
                                  storage::raw_webhook_key(st.ctx->tenant, job.received_ms, generate_id("raw_")), *job.raw_body,
                                  true);
@@ -213,6 +238,7 @@ void on_inbound(self_ptr self, inbound_job& job) {
     auto who = resolve(st, ch, messages.front());
     job.ack->add();
     if (!who) {
+      release_claims(*st.ctx, ch.id, messages, who.code());
       job.ack->complete(who.code());
       continue;
     }

@@ -15,6 +15,7 @@
 
 #include "parley/actors/ack_tracker.hpp"
 #include "parley/actors/atoms.hpp"
+#include "parley/actors/inflight_ids.hpp"
 #include "parley/actors/model.hpp"
 #include "parley/inbound.hpp"
 #include "parley/storage/records.hpp"
@@ -44,6 +45,7 @@ struct tenant_context {
   std::vector<std::string> start_keywords = {"START", "SUBSCRIBE", "UNSTOP"};
   std::int64_t conversation_idle_ms = 60'000;   ///< passivate a conversation idle this long
   std::size_t identity_cache_entries = 100'000; ///< bound on cached external id -> contact
+  std::shared_ptr<inflight_ids> inflight = std::make_shared<inflight_ids>();  ///< per tenant
 };
 
 /// Merge contact `other` into `contact` (API: POST /v1/contacts/{id}/merge): identities

@@ -23,14 +23,16 @@
 #include <boost/beast/ssl.hpp>
 
 #include "engine/http/server.hpp"
+#include "engine/http/request_building.hpp"
 
 namespace parley::engine::http {
 
-namespace detail {
-std::string decode_path(std::string_view path);  // router.cpp
-}  // namespace detail
-
 namespace {
+
+using detail::lowercase;
+using detail::sane_request_id;
+using detail::split_target;
+using detail::to_method;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -62,16 +64,6 @@ struct counters {
 
 void bump(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
 
-bool is_request_id_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '-';
-}
-
-/// A client id is echoed only if it cannot inject anything into logs or headers.
-bool sane_request_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), is_request_id_char);
-}
-
 /// 16 hex chars. Not a secret, only unique enough to correlate logs: a per-thread PRNG.
 std::string generate_request_id() {
   thread_local std::mt19937_64 rng{(std::uint64_t{std::random_device{}()} << 32) ^
@@ -86,45 +78,10 @@ std::string generate_request_id() {
   return id;
 }
 
-method to_method(bhttp::verb v) noexcept {
-  switch (v) {
-    case bhttp::verb::get: return method::get;
-    case bhttp::verb::head: return method::head;
-    case bhttp::verb::post: return method::post;
-    case bhttp::verb::put: return method::put;
-    case bhttp::verb::patch: return method::patch;
-    case bhttp::verb::delete_: return method::del;
-    default: return method::other;
-  }
-}
-
 bool is_http_parse_error(const error_code& ec) noexcept {
   static const auto& category = bhttp::make_error_code(bhttp::error::bad_target).category();
   return ec.category() == category && ec != bhttp::error::end_of_stream &&
          ec != bhttp::error::partial_message;
-}
-
-/// Splits a request target into the decoded path and the raw query. An absolute-form
-/// target ("http://host/p?q") is reduced to its path.
-void split_target(std::string_view target, request& req) {
-  if (!target.empty() && target.front() != '/') {
-    const auto scheme = target.find("://");
-    if (scheme != std::string_view::npos) {
-      const auto slash = target.find('/', scheme + 3);
-      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-    }
-  }
-  const auto q = target.find('?');
-  req.path = detail::decode_path(target.substr(0, q));
-  if (q != std::string_view::npos) req.query.assign(target.substr(q + 1));
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 /// What the listener and a responder's sink need from a session, whatever its stream.

@@ -2,6 +2,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <optional>
+
 #include "parley/storage/keys.hpp"
 #include "store_impl.hpp"
 
@@ -174,45 +176,56 @@ void group_writer::commit(std::vector<queued>& batch) {
   rocksdb::WriteBatch wb;
   std::unordered_map<std::string, std::string> written;  // guard id -> encoded value
   std::unordered_map<std::string, std::uint64_t> hwm_updates;
-  std::size_t ref = 0;
+  std::size_t ref_base = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
     auto& item = batch[g];
     auto& out = outcomes[g];
-    std::vector<bool> skip_op(item.ops.size(), false);
+    const std::size_t base = ref_base;
+    ref_base += item.if_absent.size();
     std::vector<bool> guard_hit(item.if_absent.size(), false);
-    bool refused = false;
-    for (std::size_t k = 0; k < item.if_absent.size(); ++k, ++ref) {
+    // A guard is hit when its key is stored, or written by an earlier group of this
+    // batch or an earlier part of this group.
+    auto check = [&](std::size_t k) -> std::optional<std::string> {
       const auto& gd = item.if_absent[k];
-      std::string existing;
-      bool hit = false;
-      if (present[ref]) {
-        hit = true;
-        existing = std::move(found[ref]);
-      } else if (auto it = written.find(guard_id(gd.fam, gd.key)); it != written.end()) {
-        hit = true;
-        if (auto rec = db_.decode(gd.fam, gd.key, it->second)) existing = std::move(rec->body);
+      if (present[base + k]) return std::move(found[base + k]);
+      if (auto it = written.find(guard_id(gd.fam, gd.key)); it != written.end()) {
+        auto rec = db_.decode(gd.fam, gd.key, it->second);
+        return rec ? std::move(rec->body) : std::string();
       }
-      if (!hit) continue;
-      guard_hit[k] = true;
-      if (gd.op_count == 0) {
-        if (!refused) {
-          out.code = errc::duplicate;
-          out.guard_index = k;
-          out.existing = std::move(existing);
-          refused = true;
-        }
-      } else {
-        out.skipped.push_back(k);
-        out.skipped_existing.push_back(std::move(existing));
-        for (std::size_t i = gd.first_op; i < gd.first_op + gd.op_count; ++i) skip_op[i] = true;
+      return std::nullopt;
+    };
+    bool refused = false;
+    std::unordered_map<std::size_t, std::vector<std::size_t>> guards_at;  // first op -> ranged guards
+    for (std::size_t k = 0; k < item.if_absent.size(); ++k) {
+      if (item.if_absent[k].op_count > 0) {
+        guards_at[item.if_absent[k].first_op].push_back(k);
+        continue;
+      }
+      if (auto existing = check(k); existing && !refused) {
+        guard_hit[k] = true;
+        out.code = errc::duplicate;
+        out.guard_index = k;
+        out.existing = std::move(*existing);
+        refused = true;
       }
     }
     if (refused) {
       ++stats.duplicates;
       continue;
     }
-    if (!out.skipped.empty()) ++stats.duplicates;
+    std::vector<bool> skip_op(item.ops.size(), false);
     for (std::size_t i = 0; i < item.ops.size(); ++i) {
+      if (auto at = guards_at.find(i); at != guards_at.end()) {
+        for (std::size_t k : at->second) {
+          auto existing = check(k);
+          if (!existing) continue;
+          guard_hit[k] = true;
+          out.skipped.push_back(k);
+          out.skipped_existing.push_back(std::move(*existing));
+          const auto& gd = item.if_absent[k];
+          for (std::size_t j = gd.first_op; j < gd.first_op + gd.op_count; ++j) skip_op[j] = true;
+        }
+      }
       if (skip_op[i]) continue;
       const auto& op = item.ops[i];
       rocksdb::Status s = op.erase ? wb.Delete(impl.cf(op.fam), op.key) : wb.Put(impl.cf(op.fam), op.key, op.value);
@@ -224,6 +237,7 @@ void group_writer::commit(std::vector<queued>& batch) {
       stats.bytes += op.key.size() + op.value.size();
       if (!op.erase) written[guard_id(op.fam, op.key)] = op.value;
     }
+    if (!out.skipped.empty()) ++stats.duplicates;
     // Sequenced ops get their numbers now, in commit order, and are sealed with their
     // final key (the seal binds the key).
     out.sequences.assign(item.sequenced.size(), 0);

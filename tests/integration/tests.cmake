@@ -4,3 +4,22 @@ parley_test(parley_integration_tests
   LIBS OpenSSL::SSL OpenSSL::Crypto)
 target_compile_definitions(parley_integration_tests PRIVATE PARLEYD_PATH="$<TARGET_FILE:parleyd>")
 add_dependencies(parley_integration_tests parleyd)
+
+# End-to-end suites: the real parleyd on port 0, signed provider webhooks, the admin and
+# tenant APIs over real sockets. One support library shared by the three executables.
+add_library(parley_e2e_support STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/../support/child_process.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../support/parley_fixture.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../support/webhook_payloads.cpp)
+target_include_directories(parley_e2e_support PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
+target_link_libraries(parley_e2e_support PUBLIC GTest::gtest Boost::json parley_providers Threads::Threads)
+target_compile_definitions(parley_e2e_support PRIVATE PARLEYD_PATH="$<TARGET_FILE:parleyd>")
+parley_project_target(parley_e2e_support)
+add_dependencies(parley_e2e_support parleyd)
+
+foreach(suite inbound admin_api crash_flood)
+  parley_test(parley_${suite}_tests
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/${suite}_test.cpp
+    LIBS parley_e2e_support)
+  add_dependencies(parley_${suite}_tests parleyd)
+endforeach()

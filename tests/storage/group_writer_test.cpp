@@ -268,3 +268,32 @@ TEST_F(GroupWriterParts, ASequencedOpGuardedByADuplicateIsNotWritten) {
 
 }  // namespace
 }  // namespace parley::storage
+
+namespace parley::storage {
+namespace {
+
+class GroupWriterSameGroup : public parley::testing::store_fixture {};
+
+// Found end to end: the same provider id twice in one webhook body was stored twice,
+// because a ranged guard did not see the ops of an earlier part of its own group.
+TEST_F(GroupWriterSameGroup, TheSameGuardKeyTwiceInOneGroupKeepsOnlyTheFirst) {
+  group_writer writer(*db, group_writer_options{});
+  write_group g;
+  for (std::string msg : {"first", "second"}) {
+    std::size_t first = g.ops.size();
+    g.ops.push_back(write_op::put(family::messages, key_builder().str("t").str(msg).take(), msg));
+    g.ops.push_back(write_op::put(family::dedup, "ch/same", msg));
+    g.if_absent.push_back(guard{family::dedup, "ch/same", first, 2});
+  }
+  std::promise<commit_outcome> done;
+  ASSERT_TRUE(writer.submit(std::move(g), [&](commit_outcome o) { done.set_value(std::move(o)); }).ok());
+  auto outcome = done.get_future().get();
+  EXPECT_EQ(outcome.code, errc::ok);
+  EXPECT_EQ(outcome.skipped, std::vector<std::size_t>{1});
+  EXPECT_TRUE(db->get(family::messages, key_builder().str("t").str("first").take()).ok());
+  EXPECT_EQ(db->get(family::messages, key_builder().str("t").str("second").take()).code(), errc::not_found);
+  EXPECT_EQ(db->get(family::dedup, "ch/same")->body, "first");
+}
+
+}  // namespace
+}  // namespace parley::storage
