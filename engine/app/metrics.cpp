@@ -128,8 +128,9 @@ class callback_collector final : public prometheus::Collectable {
     MetricFamily accepted{"parley_http_connections_accepted_total", "HTTP connections accepted, by listener.", MetricType::Counter, {}};
     MetricFamily rejected{"parley_http_connections_rejected_total", "Connections closed at accept because the listener was at its connection limit.", MetricType::Counter, {}};
     MetricFamily timeouts{"parley_http_timeouts_total", "Connections closed by a header, body or idle timeout.", MetricType::Counter, {}};
-    for (const auto& [name, read] : listeners_) {
-      auto s = read();
+    for (const auto& listener : listeners_) {
+      const std::string& name = listener.first;  // not a structured binding: clang 14 cannot capture those
+      auto s = listener.second();
       auto add = [&](MetricFamily& f, double v, std::vector<ClientMetric::Label> extra = {}) {
         ClientMetric m;
         m.label.push_back({"listener", name});
