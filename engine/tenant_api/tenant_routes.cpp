@@ -13,7 +13,6 @@
 #include "api/http_util.hpp"
 #include "parley/actors/views.hpp"
 #include "parley/json_writer.hpp"
-#include "parley/storage/crypto.hpp"
 #include "parley/storage/keys.hpp"
 #include "tenant/tenant_actor.hpp"
 
@@ -51,6 +50,35 @@ http::handler reader(const services& svc, std::function<void(const services&, co
 
 std::string_view not_found_text() { return "no such resource"; }
 
+// Conversation cursors are hex: safe in a query string without escaping.
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view text) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (text.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
 // ---- conversations ---------------------------------------------------------------------
 
 void list_conversations(const services& svc, const std::string& tenant, request_ptr req, responder reply) {
@@ -58,7 +86,7 @@ void list_conversations(const services& svc, const std::string& tenant, request_
   if (!limit) return reply.send(invalid_field("limit", "must be an integer"));
   std::string after;
   if (auto cursor = req->query_param("cursor"); cursor && !cursor->empty()) {
-    auto raw = storage::base64_decode(*cursor);
+    auto raw = from_hex(*cursor);
     if (!raw) return reply.send(invalid_field("cursor", "malformed"));
     after = storage::activity_prefix(tenant) + *raw;
   }
@@ -85,7 +113,7 @@ void list_conversations(const services& svc, const std::string& tenant, request_
   }
   out += "],\"next_cursor\":";
   if (page->size() > *limit && !last_key.empty()) {
-    json_writer::escape_into(out, storage::base64_encode(std::string_view(last_key).substr(storage::activity_prefix(tenant).size())));
+    json_writer::escape_into(out, to_hex(std::string_view(last_key).substr(storage::activity_prefix(tenant).size())));
   } else {
     out += "null";
   }

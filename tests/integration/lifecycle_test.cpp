@@ -1,0 +1,118 @@
+// Conversation lifecycle end to end: idle conversations are passivated (memory does not
+// grow with stored conversations) and come back from storage with their state; contacts
+// merge into one conversation; SIGTERM after traffic exits cleanly.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "support/parley_fixture.hpp"
+#include "support/webhook_payloads.hpp"
+
+namespace parley::testing {
+namespace {
+
+namespace json = boost::json;
+
+class Lifecycle : public parley_fixture {
+ protected:
+  parleyd_options options() const override { return parleyd_options{{"--conversation-idle-seconds", "1"}, {}}; }
+
+  void SetUp() override {
+    parley_fixture::SetUp();
+    if (HasFatalFailure()) return;
+    key = create_tenant("acme");
+    wa_id = create_channel("acme", whatsapp.to_json());
+    ASSERT_FALSE(key.empty());
+  }
+
+  void send(const std::string& wamid, const std::string& from, const std::string& text, std::int64_t ts) {
+    auto w = signed_meta(whatsapp, wa_id, whatsapp_text(whatsapp.account_id, wa_message{wamid, from, text, ts, "Customer"}));
+    auto r = public_request("POST", w.path, w.body, w.headers);
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  /// The value of a gauge in /metrics (-1 when absent).
+  double gauge(const std::string& name) const {
+    auto r = admin("GET", "/metrics");
+    auto pos = r.body.find("\n" + name + " ");
+    if (pos == std::string::npos) return -1;
+    return std::stod(r.body.substr(pos + name.size() + 2));
+  }
+
+  meta_channel whatsapp;
+  std::string key, wa_id;
+};
+
+TEST_F(Lifecycle, IdleConversationsArePassivatedAndReactivatedWithTheirState) {
+  for (int i = 0; i < 30; ++i) send("wamid.idle." + std::to_string(i), "1555010" + std::to_string(1000 + i), "hi", 1'790'000'000 + i);
+  EXPECT_GE(gauge("parley_conversations_active"), 1.0);
+  // Passivation is a timer (1 s idle here): poll the gauge with a generous deadline.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (gauge("parley_conversations_active") > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(gauge("parley_conversations_active"), 0.0) << "conversations stayed active";
+
+  // Reactivation from storage: sequence numbers and counts continue, duplicates still known.
+  send("wamid.idle.0", "15550101000", "hi", 1'790'000'000);  // a redelivery
+  send("wamid.idle.second", "15550101000", "again", 1'790'000'100);
+  auto convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 30u);
+  const json::value* mine = nullptr;
+  for (const auto& c : convs) {
+    if (num(c, "message_count") == 2) mine = &c;
+  }
+  ASSERT_NE(mine, nullptr) << "the reactivated conversation should hold 2 messages";
+  auto messages = all_messages(key, str(*mine, "id"));
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(num(messages[0], "seq"), 2);
+  EXPECT_EQ(str(messages[0], "text"), "again");
+}
+
+TEST_F(Lifecycle, MergingTwoContactsMakesOneConversation) {
+  send("wamid.m.1", "15550102001", "from a", 1'790'000'000);
+  send("wamid.m.2", "15550102002", "from b", 1'790'000'050);
+  send("wamid.m.3", "15550102001", "a again", 1'790'000'100);
+  auto convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 2u);
+  std::string a, b;
+  for (const auto& c : convs) {
+    const auto& contact = c.as_object().at("contact");
+    (num(c, "message_count") == 2 ? a : b) = str(contact, "id");
+  }
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  auto merged = public_request("POST", "/v1/contacts/" + a + "/merge", "{\"other_contact_id\":\"" + b + "\"}",
+                               {"Authorization: Bearer " + key});
+  ASSERT_EQ(merged.status, 200) << merged.body;
+  EXPECT_EQ(num(merged.json, "message_count"), 3);
+  convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 1u);
+  EXPECT_EQ(convs[0].as_object().at("contact").as_object().at("identities").as_array().size(), 2u);
+  EXPECT_EQ(all_messages(key, str(convs[0], "id")).size(), 3u);
+  // The other contact is gone; new messages from either number land in the merged one.
+  EXPECT_EQ(public_request("POST", "/v1/contacts/" + b + "/merge", "{\"other_contact_id\":\"" + a + "\"}",
+                           {"Authorization: Bearer " + key}).status, 404);
+  send("wamid.m.4", "15550102002", "b after", 1'790'000'200);
+  send("wamid.m.2", "15550102002", "from b", 1'790'000'050);  // redelivery of a moved message
+  convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 1u);
+  EXPECT_EQ(num(convs[0], "message_count"), 4);
+  // Merging needs the send scope; a key of another tenant cannot see the contact.
+  auto [read_id, read_key] = create_api_key("acme", {"read"});
+  EXPECT_EQ(public_request("POST", "/v1/contacts/" + a + "/merge", "{\"other_contact_id\":\"" + b + "\"}",
+                           {"Authorization: Bearer " + read_key}).status, 403);
+  auto other = create_tenant("other");
+  EXPECT_EQ(public_request("POST", "/v1/contacts/" + a + "/merge", "{\"other_contact_id\":\"" + b + "\"}",
+                           {"Authorization: Bearer " + other}).status, 404);
+}
+
+TEST_F(Lifecycle, SigtermAfterTrafficExitsCleanly) {
+  for (int i = 0; i < 50; ++i) send("wamid.t." + std::to_string(i), "1555010" + std::to_string(3000 + i), "x", 1'790'000'000);
+  restart();  // SIGTERM, expects exit 0, starts again
+  EXPECT_EQ(all_conversations(key).size(), 50u);
+}
+
+}  // namespace
+}  // namespace parley::testing
