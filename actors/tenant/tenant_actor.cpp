@@ -38,6 +38,7 @@ using self_ptr = tenant_actor::stateful_pointer<tenant_state>;
 struct resolved {
   std::string contact;
   std::vector<storage::write_op> identity_ops;
+  std::string merge_other;  ///< a known contact of this sender to merge into `contact` first
 };
 
 void cache_put(std::unordered_map<std::string, std::string>& cache, std::size_t limit, std::string key, std::string value) {
@@ -53,50 +54,67 @@ result<std::optional<std::string>> lookup(const storage::store& db, storage::fam
   return std::move(rec).err();
 }
 
+// The contact a phone number ("p:…") or email ("e:…") is linked to, or empty.
+result<std::string> linked_contact(tenant_state& st, const std::string& cache_key, const std::string& storage_key) {
+  if (auto it = st.link_cache.find(cache_key); it != st.link_cache.end()) return it->second;
+  auto linked = lookup(*st.ctx->db, storage::family::identities, storage_key);
+  if (!linked) return std::move(linked).err();
+  return linked->value_or(std::string());
+}
+
 // Who sent this message: the contact of its identity, else a contact sharing its phone
-// number or email (linked), else a new contact. Runs on the tenant's own thread, so two
-// messages of one new customer can never create two contacts.
+// number or email (linked), else a new contact. A known sender who now shows a phone or
+// email that belongs to another contact is the same customer: that contact is kept and
+// the sender's is merged into it. Runs on the tenant's own thread, so two messages of
+// one new customer can never create two contacts.
 result<resolved> resolve(tenant_state& st, const channel_info& ch, const inbound_message& msg) {
   const auto& tenant = st.ctx->tenant;
-  auto& db = *st.ctx->db;
   std::string cache_key = std::string(to_string(ch.type)) + "|" + msg.external_id;
-  if (auto it = st.identity_cache.find(cache_key); it != st.identity_cache.end()) return resolved{it->second, {}};
-
   auto id_key = storage::identity_key(tenant, ch.type, msg.external_id);
-  auto found = lookup(db, storage::family::identities, id_key);
-  if (!found) return std::move(found).err();
-  if (*found) {
-    cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, **found);
-    return resolved{**found, {}};
+  std::string known;
+  if (auto it = st.identity_cache.find(cache_key); it != st.identity_cache.end()) {
+    known = it->second;
+  } else {
+    auto found = lookup(*st.ctx->db, storage::family::identities, id_key);
+    if (!found) return std::move(found).err();
+    known = found->value_or(std::string());
+  }
+  if (!known.empty() && msg.phone_e164.empty() && msg.email.empty()) {
+    cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, known);
+    return resolved{known, {}, {}};
+  }
+
+  struct link {
+    std::string cache_key, storage_key, contact;
+  };
+  std::vector<link> links;
+  if (!msg.phone_e164.empty()) links.push_back({"p:" + msg.phone_e164, storage::phone_key(tenant, msg.phone_e164), {}});
+  if (!msg.email.empty()) links.push_back({"e:" + msg.email, storage::email_key(tenant, msg.email), {}});
+  for (auto& l : links) {
+    auto c = linked_contact(st, l.cache_key, l.storage_key);
+    if (!c) return std::move(c).err();
+    l.contact = std::move(*c);
   }
 
   resolved out;
-  auto try_link = [&](const std::string& link, const std::string& key) -> status {
-    if (link.empty() || !out.contact.empty()) return {};
-    if (auto it = st.link_cache.find(key); it != st.link_cache.end()) {
-      out.contact = it->second;
-      return {};
+  out.contact = known;
+  for (const auto& l : links) {
+    if (l.contact.empty() || l.contact == out.contact) continue;
+    if (out.contact.empty()) {
+      out.contact = l.contact;  // a new identity of a customer known by phone or email
+    } else if (out.merge_other.empty()) {
+      out.merge_other = out.contact;  // a known sender turns out to be that customer
+      out.contact = l.contact;
     }
-    auto linked = lookup(db, storage::family::identities,
-                         key[0] == 'p' ? storage::phone_key(tenant, link) : storage::email_key(tenant, link));
-    if (!linked) return std::move(linked).err();
-    if (*linked) out.contact = **linked;
-    return {};
-  };
-  if (auto st1 = try_link(msg.phone_e164, "p:" + msg.phone_e164); !st1) return std::move(st1).err();
-  if (auto st2 = try_link(msg.email, "e:" + msg.email); !st2) return std::move(st2).err();
-  if (out.contact.empty()) out.contact = generate_id("ct_");
-
-  out.identity_ops.push_back(storage::write_op::put(storage::family::identities, id_key, out.contact));
-  if (!msg.phone_e164.empty() && !st.link_cache.contains("p:" + msg.phone_e164)) {
-    out.identity_ops.push_back(
-        storage::write_op::put(storage::family::identities, storage::phone_key(tenant, msg.phone_e164), out.contact));
-    cache_put(st.link_cache, st.ctx->identity_cache_entries, "p:" + msg.phone_e164, out.contact);
   }
-  if (!msg.email.empty() && !st.link_cache.contains("e:" + msg.email)) {
-    out.identity_ops.push_back(
-        storage::write_op::put(storage::family::identities, storage::email_key(tenant, msg.email), out.contact));
-    cache_put(st.link_cache, st.ctx->identity_cache_entries, "e:" + msg.email, out.contact);
+  if (out.contact.empty()) out.contact = generate_id("ct_");
+  if (known != out.contact) {
+    out.identity_ops.push_back(storage::write_op::put(storage::family::identities, id_key, out.contact));
+  }
+  for (const auto& l : links) {
+    if (!l.contact.empty()) continue;
+    out.identity_ops.push_back(storage::write_op::put(storage::family::identities, l.storage_key, out.contact));
+    cache_put(st.link_cache, st.ctx->identity_cache_entries, l.cache_key, out.contact);
   }
   cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, out.contact);
   return out;
@@ -197,6 +215,8 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
   }
 }
 
+result<storage::conversation_state> merge_contacts(self_ptr self, const std::string& keep, const std::string& other);
+
 void on_inbound(self_ptr self, inbound_job& job) {
   auto& st = self->state;
   const auto& ch = *job.channel;
@@ -241,6 +261,14 @@ void on_inbound(self_ptr self, inbound_job& job) {
       release_claims(*st.ctx, ch.id, messages, who.code());
       job.ack->complete(who.code());
       continue;
+    }
+    if (!who->merge_other.empty()) {
+      auto merged = merge_contacts(self, who->contact, who->merge_other);
+      if (!merged) {
+        release_claims(*st.ctx, ch.id, messages, merged.code());
+        job.ack->complete(merged.code());
+        continue;
+      }
     }
     conversation_inbound part;
     part.channel = job.channel;

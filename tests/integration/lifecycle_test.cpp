@@ -108,6 +108,29 @@ TEST_F(Lifecycle, MergingTwoContactsMakesOneConversation) {
                            {"Authorization: Bearer " + other}).status, 404);
 }
 
+TEST_F(Lifecycle, AKnownSenderWhoSharesAnotherContactsPhoneIsMergedIntoIt) {
+  telegram_channel telegram;
+  auto tg_id = create_channel("acme", telegram.to_json());
+  // The Telegram user writes first, then a WhatsApp customer, then the Telegram user
+  // shares their own contact card with the WhatsApp number: one customer after all.
+  auto tg = signed_telegram(telegram, tg_id, telegram_text(920001, 7700110011, "Ida", "hello from telegram", 1'790'000'000));
+  ASSERT_EQ(public_request("POST", tg.path, tg.body, tg.headers).status, 200);
+  send("wamid.link.1", "15550104444", "hello from whatsapp", 1'790'000'010);
+  ASSERT_EQ(all_conversations(key).size(), 2u);
+  auto card = signed_telegram(telegram, tg_id, telegram_contact(920002, 7700110011, "Ida", "+1 555 010 4444", 1'790'000'020));
+  ASSERT_EQ(public_request("POST", card.path, card.body, card.headers).status, 200);
+  auto convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 1u);
+  EXPECT_EQ(convs[0].as_object().at("contact").as_object().at("identities").as_array().size(), 2u);
+  EXPECT_EQ(num(convs[0], "message_count"), 3);
+  // Later messages of either identity land there too.
+  auto again = signed_telegram(telegram, tg_id, telegram_text(920003, 7700110011, "Ida", "still me", 1'790'000'030));
+  ASSERT_EQ(public_request("POST", again.path, again.body, again.headers).status, 200);
+  convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 1u);
+  EXPECT_EQ(num(convs[0], "message_count"), 4);
+}
+
 TEST_F(Lifecycle, SigtermAfterTrafficExitsCleanly) {
   for (int i = 0; i < 50; ++i) send("wamid.t." + std::to_string(i), "1555010" + std::to_string(3000 + i), "x", 1'790'000'000);
   restart();  // SIGTERM, expects exit 0, starts again
