@@ -15,6 +15,14 @@ class ack_tracker {
   /// Starts with one part held by the creator; release it with complete() when every
   /// real part has been added.
   explicit ack_tracker(std::function<void(errc)> done) : done_(std::move(done)) {}
+  ack_tracker(const ack_tracker&) = delete;
+  ack_tracker& operator=(const ack_tracker&) = delete;
+  /// A tracker dropped with parts outstanding (its actor stopped with the job still in
+  /// its mailbox) answers shutting_down, so the provider is told to retry rather than
+  /// left without an answer.
+  ~ack_tracker() {
+    if (!finished_.exchange(true)) done_(errc::shutting_down);
+  }
 
   void add(int parts = 1) noexcept { pending_.fetch_add(parts); }
   void complete(errc code) {
@@ -22,7 +30,7 @@ class ack_tracker {
       std::lock_guard lock(mutex_);
       if (first_error_ == errc::ok) first_error_ = code;
     }
-    if (pending_.fetch_sub(1) == 1) {
+    if (pending_.fetch_sub(1) == 1 && !finished_.exchange(true)) {
       errc result;
       {
         std::lock_guard lock(mutex_);
@@ -35,6 +43,7 @@ class ack_tracker {
  private:
   std::function<void(errc)> done_;
   std::atomic<int> pending_{1};
+  std::atomic<bool> finished_{false};
   std::mutex mutex_;
   errc first_error_ = errc::ok;
 };
