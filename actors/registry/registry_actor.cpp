@@ -246,8 +246,10 @@ void delete_channel(self_ptr self, delete_channel_cmd& cmd) {
   if (!c || c->tenant != cmd.tenant) return cmd.done(make_error(errc::not_found, "no such channel"));
   // Stop routing first so no webhook verifies against credentials being erased.
   ctx.dir->remove_channel(cmd.id);
-  std::vector<storage::write_op> ops = {storage::write_op::remove(family::meta, meta_key(meta_kind::channel, cmd.tenant, cmd.id))};
-  if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
+  // Erased, not only hidden: the sealed credentials are compacted out of the files.
+  if (auto st = ctx.db->erase_now(family::meta, meta_key(meta_kind::channel, cmd.tenant, cmd.id)); !st) {
+    return cmd.done(std::move(st).err());
+  }
   cmd.done(status{});
 }
 

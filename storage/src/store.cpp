@@ -424,14 +424,27 @@ status store::destroy_tenant_key(std::string_view tenant) {
     rocksdb::Status s = impl_->db->Delete(wo, impl_->cf(family::meta), meta_key);
     if (!s.ok()) return to_error(s, "destroy tenant key");
   }
+  return compact_key(family::meta, meta_key);
+}
+
+status store::erase_now(family f, std::string_view key) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = impl_->db->Delete(wo, impl_->cf(f), as_slice(key));
+  if (!s.ok()) return to_error(s, "erase");
+  return compact_key(f, key);
+}
+
+status store::compact_key(family f, std::string_view key) {
   // A delete leaves the old value in older SST files until compaction: compact the key's
-  // range now so the wrapped key is physically gone, not only hidden.
-  std::string end = prefix_successor(meta_key);
-  rocksdb::Slice begin_slice(meta_key), end_slice(end);
+  // range now (flushing the memtable first) so the value is physically gone.
+  std::string begin(key);
+  std::string end = prefix_successor(key);
+  rocksdb::Slice begin_slice(begin), end_slice(end);
   rocksdb::CompactRangeOptions cro;
   cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  rocksdb::Status s = impl_->db->CompactRange(cro, impl_->cf(family::meta), &begin_slice, &end_slice);
-  if (!s.ok()) return to_error(s, "compact destroyed tenant key");
+  rocksdb::Status s = impl_->db->CompactRange(cro, impl_->cf(f), &begin_slice, end.empty() ? nullptr : &end_slice);
+  if (!s.ok()) return to_error(s, "compact erased key");
   return {};
 }
 

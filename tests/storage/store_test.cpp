@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "parley/storage/keys.hpp"
 #include "support/store_fixture.hpp"
 
@@ -203,6 +206,32 @@ TEST_F(MasterKeyCheck, TheSameKeyPassesAndAnotherKeyIsRefused) {
   master_key = aead_key::random();
   reopen();
   EXPECT_EQ(db->check_master_key().code(), errc::unauthorized);
+}
+
+}  // namespace
+}  // namespace parley::storage
+
+namespace parley::storage {
+namespace {
+
+class EraseNow : public parley::testing::store_fixture {};
+
+TEST_F(EraseNow, TheValueIsPhysicallyGoneNotOnlyHidden) {
+  auto key = key_builder().u8(static_cast<std::uint8_t>(meta_kind::channel)).str("t").str("ch_x").take();
+  std::vector<write_op> ops = {write_op::put(family::meta, key, "credentials")};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  ASSERT_TRUE(db->flush().ok());  // the value now sits in an SST file
+  ASSERT_TRUE(db->erase_now(family::meta, key).ok());
+  EXPECT_EQ(db->get(family::meta, key).code(), errc::not_found);
+  // No file of the store still holds the bytes.
+  std::size_t hits = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.sub("db"))) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".sst") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (content.find("credentials") != std::string::npos) ++hits;
+  }
+  EXPECT_EQ(hits, 0u);
 }
 
 }  // namespace

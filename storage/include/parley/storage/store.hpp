@@ -118,6 +118,9 @@ class store {
   [[nodiscard]] status check_master_key();
 
   // ---- maintenance --------------------------------------------------------------
+  /// Deletes `key` durably and compacts its range at once, so the old value is gone
+  /// from the SST files too, not only hidden (erasing credentials and keys).
+  [[nodiscard]] status erase_now(family f, std::string_view key);
   /// Flushes memtables to SST files (the WAL already holds everything durable).
   [[nodiscard]] status flush();
   /// Compacts the whole family to the bottom level, running the TTL filter on all of it.
@@ -136,6 +139,7 @@ class store {
 
  private:
   explicit store(std::unique_ptr<impl> i);
+  status compact_key(family f, std::string_view key);
   std::unique_ptr<impl> impl_;
 };
 
