@@ -87,4 +87,16 @@ std::string render_event(std::string_view type, std::int64_t at_ms, std::string_
   return out;
 }
 
+std::string render_event_ref(std::string_view type, std::int64_t at_ms, std::string_view contact, std::uint64_t seq,
+                             std::string_view status) {
+  std::string out;
+  out.reserve(128);
+  json_writer w(out);
+  w.begin_object().field("type", type).field("at", format_rfc3339(at_ms));
+  w.key("ref").begin_object().field("contact", contact).key("seq").number(seq).end_object();
+  if (!status.empty()) w.field("status", status);
+  w.end_object();
+  return out;
+}
+
 }  // namespace parley::actors

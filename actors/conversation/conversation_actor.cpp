@@ -194,20 +194,12 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
     provider_ids.push_back(std::move(recent_id));
 
     std::string conversation_id = storage::conversation_id_for(st.state.contact_id);
-    std::string message_json = render_message(rec, conversation_id, true);
-    if (msg.outbound_echo) {
-      std::string data;
-      json_writer w(data);
-      w.begin_object().field("status", "sent").key("message").raw(message_json).end_object();
-      events.push_back(storage::sequenced_op{
-          storage::write_op::put(storage::family::events, storage::event_prefix(tenant), render_event("message.status", now, data), true),
-          guard_index});
-    } else {
-      events.push_back(storage::sequenced_op{
-          storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
-                                 render_event("message.received", now, message_json), true),
-          guard_index});
-    }
+    events.push_back(storage::sequenced_op{
+        storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
+                               msg.outbound_echo
+                                   ? render_event_ref("message.status", now, st.state.contact_id, rec.seq, "sent")
+                                   : render_event_ref("message.received", now, st.state.contact_id, rec.seq, {})),
+        guard_index});
 
     // Conversation state: counts, the 24-hour window from the provider's time (a late
     // redelivery of an older message never shortens it), consent keywords.
@@ -234,7 +226,7 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
             .end_object();
         events.push_back(storage::sequenced_op{
             storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
-                                   render_event("conversation.consent", now, data), true),
+                                   render_event("conversation.consent", now, data)),
             guard_index});
       }
     }
@@ -276,15 +268,9 @@ void on_status(self_ptr self, conversation_status& s) {
   group.ops.push_back(storage::write_op::put(storage::family::messages,
                                              storage::message_key(tenant, st.state.contact_id, rec.seq),
                                              storage::encode(rec), true));
-  std::string data;
-  json_writer w(data);
-  w.begin_object()
-      .field("status", to_string(rec.status))
-      .key("message")
-      .raw(render_message(rec, storage::conversation_id_for(st.state.contact_id), true))
-      .end_object();
-  std::vector<storage::sequenced_op> events{storage::sequenced_op{storage::write_op::put(
-      storage::family::events, storage::event_prefix(tenant), render_event("message.status", now, data), true)}};
+  std::vector<storage::sequenced_op> events{storage::sequenced_op{
+      storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
+                             render_event_ref("message.status", now, st.state.contact_id, rec.seq, to_string(rec.status)))}};
   bool carries_identity = !st.pending_identity_ops.empty();
   add_state_ops(st, group);
   submit(self, std::move(group), std::move(events), std::move(s.ack), {}, carries_identity);

@@ -185,6 +185,47 @@ struct feed_query {
   std::size_t limit = 500;
 };
 
+// Appends "type","at","data" of a stored event. Message events name their message
+// ({"ref":{"contact","seq"}}): it is read and rendered now, so the feed shows the message
+// as stored (and a forgotten message shows as data null with its id).
+void append_event_body(const services& svc, const std::string& tenant, const std::string& stored, std::string& out) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(stored, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  if (o == nullptr) {
+    out += "\"type\":\"unknown\",\"data\":null";
+    return;
+  }
+  auto text = [&](std::string_view k) {
+    const auto* x = o->if_contains(k);
+    return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
+  };
+  json_writer w(out);
+  w.field("type", text("type")).field("at", text("at")).key("data");
+  const auto* ref = o->if_contains("ref");
+  if (ref == nullptr || !ref->is_object()) {
+    const auto* data = o->if_contains("data");
+    w.raw(data != nullptr ? boost::json::serialize(*data) : "null");
+    return;
+  }
+  std::string contact;
+  std::uint64_t seq = 0;
+  if (const auto* c = ref->as_object().if_contains("contact"); c != nullptr && c->is_string()) contact = c->as_string();
+  if (const auto* n = ref->as_object().if_contains("seq"); n != nullptr && n->is_number()) seq = n->to_number<std::uint64_t>();
+  std::string conversation_id = storage::conversation_id_for(contact);
+  auto rec = svc.db->get(family::messages, storage::message_key(tenant, contact, seq));
+  auto m = rec ? storage::decode_message(rec->body) : result<storage::message_record>(rec.err());
+  std::string status = text("status");
+  if (!status.empty()) w.begin_object().field("status", status).key("message");
+  if (m) {
+    w.raw(actors::render_message(*m, conversation_id, true));
+  } else {
+    w.begin_object().field("id", storage::message_id_for(contact, seq)).field("conversation_id", conversation_id);
+    w.key("forgotten").boolean(true).end_object();
+  }
+  if (!status.empty()) w.end_object();
+}
+
 // Reads the feed after the cursor; true when it answered (events found or no waiting).
 bool answer_events(const services& svc, const feed_query& q, const responder& reply, bool must_answer) {
   std::string prefix = storage::event_prefix(q.tenant);
@@ -201,11 +242,12 @@ bool answer_events(const services& svc, const feed_query& q, const responder& re
   for (const auto& rec : *page) {
     storage::key_reader r(std::string_view(rec.key).substr(prefix.size()));
     auto seq = r.u64();
-    if (!seq || rec.body.size() < 2) continue;
+    if (!seq) continue;
     if (!first) out += ",";
     first = false;
     out += "{\"id\":\"ev_" + std::to_string(*seq) + "\",\"cursor\":\"" + std::to_string(*seq) + "\",";
-    out.append(rec.body, 1, std::string::npos);
+    append_event_body(svc, q.tenant, rec.body, out);
+    out += "}";
     last = *seq;
   }
   out += "],\"next_cursor\":\"" + std::to_string(last) + "\"}";

@@ -15,7 +15,14 @@ namespace parley::actors {
                                          bool with_seq);
 /// A conversation object; window "open" is judged at `now_ms`.
 [[nodiscard]] std::string render_conversation(const storage::conversation_state& c, std::int64_t now_ms);
-/// The stored body of an event: {"type","at","data"}; the id and cursor come from its key.
+/// The stored body of an event that carries its data inline: {"type","at","data"}; the id
+/// and cursor come from its key. Used for events without customer content (consent).
 [[nodiscard]] std::string render_event(std::string_view type, std::int64_t at_ms, std::string_view data_json);
+/// The stored body of a message event: {"type","at","ref":{"contact","seq"},"status"?}.
+/// It names the message instead of copying it: nothing of the customer's content is
+/// stored twice (so it needs no seal, and forgetting the message forgets it here too);
+/// readers render the message when they read the feed.
+[[nodiscard]] std::string render_event_ref(std::string_view type, std::int64_t at_ms, std::string_view contact,
+                                           std::uint64_t seq, std::string_view status);
 
 }  // namespace parley::actors
