@@ -3,21 +3,65 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace parley::engine::providers::detail {
+
+namespace {
+
+struct mac_ctx_deleter {
+  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
+};
+using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter>;
+
+EVP_MAC* hmac_algorithm() noexcept {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+// A context of this thread already keyed with `key`. Fetching the algorithm and setting
+// a key cost more than hashing a 1 KiB body (one-shot HMAC() does both every call); a
+// tenant's channel secrets are few, so each I/O thread keeps the last few keyed.
+EVP_MAC_CTX* keyed_context(std::string_view key) noexcept {
+  struct entry {
+    std::string key;
+    mac_ctx_ptr ctx;
+  };
+  constexpr std::size_t max_keys = 64;
+  thread_local std::vector<entry> cache;
+  for (auto& e : cache) {
+    if (e.key == key) return e.ctx.get();  // secrets compared with secrets: no attacker input
+  }
+  if (hmac_algorithm() == nullptr) return nullptr;
+  mac_ctx_ptr ctx(EVP_MAC_CTX_new(hmac_algorithm()));
+  if (!ctx) return nullptr;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+  // OpenSSL 3 rejects a null key pointer even with length 0.
+  static constexpr unsigned char empty_key = 0;
+  const auto* key_ptr = key.empty() ? &empty_key : reinterpret_cast<const unsigned char*>(key.data());
+  if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) return nullptr;
+  if (cache.size() >= max_keys) cache.erase(cache.begin());
+  cache.push_back(entry{std::string(key), std::move(ctx)});
+  return cache.back().ctx.get();
+}
+
+}  // namespace
 
 bool hmac_sha256_hex_into(std::string_view key, std::string_view data,
                           std::array<char, 64>& out) noexcept {
   static constexpr char hex[] = "0123456789abcdef";
+  EVP_MAC_CTX* ctx = keyed_context(key);
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  // OpenSSL 3's one-shot HMAC() rejects a null key pointer even with length 0.
-  static constexpr unsigned char empty_key = 0;
-  const void* key_ptr = key.empty() ? static_cast<const void*>(&empty_key) : key.data();
+  std::size_t mac_len = 0;
   const auto* data_ptr = reinterpret_cast<const unsigned char*>(data.empty() ? "" : data.data());
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), data_ptr, data.size(), mac, &mac_len) ==
-          nullptr ||
-      mac_len != 32) {
+  // A null key restarts the context with the key it already holds.
+  if (ctx == nullptr || EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, data_ptr, data.size()) != 1 ||
+      EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) != 1 || mac_len != 32) {
     return false;
   }
   for (unsigned int i = 0; i < 32; ++i) {
