@@ -7,7 +7,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <openssl/hmac.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <atomic>
 #include <chrono>
@@ -46,18 +47,34 @@ std::optional<url> parse_url(const std::string& text) {
   return url{hostport.substr(0, colon), hostport.substr(colon + 1), path};
 }
 
+// HMAC-SHA256 hex with a context keyed once per thread (the client signs every
+// request; one-shot HMAC() would re-fetch the algorithm and re-key each time).
 std::string hmac_hex(const std::string& key, const std::string& body) {
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
-       body.size(), mac, &len);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[mac[i] >> 4]);
-    out.push_back(hex[mac[i] & 15]);
+  struct ctx_deleter {
+    void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+  };
+  thread_local std::string keyed_with;
+  thread_local std::unique_ptr<EVP_MAC_CTX, ctx_deleter> ctx;
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (!ctx || keyed_with != key) {
+    ctx.reset(EVP_MAC_CTX_new(mac));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+    EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
+    keyed_with = key;
   }
-  return out;
+  unsigned char out[32];
+  std::size_t len = 0;
+  EVP_MAC_init(ctx.get(), nullptr, 0, nullptr);
+  EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  EVP_MAC_final(ctx.get(), out, &len, sizeof out);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text;
+  for (std::size_t i = 0; i < len; ++i) {
+    text.push_back(hex[out[i] >> 4]);
+    text.push_back(hex[out[i] & 15]);
+  }
+  return text;
 }
 
 // One blocking JSON request (set-up only).
