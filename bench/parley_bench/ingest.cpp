@@ -175,7 +175,13 @@ class connection : public std::enable_shared_from_this<connection> {
         ++self->run_.errors;
         return;
       }
+      // Fixed rate: stagger the connections across one interval, or they would all fire
+      // together and turn a steady rate into bursts (and measure the bursts' queueing).
       self->intended_ = clock_type::now();
+      if (self->interval_.count() > 0) {
+        self->intended_ += std::chrono::duration_cast<clock_type::duration>(
+            self->interval_ * (static_cast<double>(self->index_) / static_cast<double>(self->run_.o->connections)));
+      }
       self->next();
     });
   }
@@ -345,11 +351,11 @@ int run_ingest(const ingest_options& o) {
     }
   });
   for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(clock_type::now() - run.start).count();
   finished = true;
   progress.join();
   if (!o.quiet) std::fprintf(stderr, "\n");
 
-  double elapsed = std::chrono::duration<double>(clock_type::now() - run.start).count();
   const auto& h = run.latency;
   double rate = static_cast<double>(run.ok.load()) / elapsed;
   std::printf("parley-bench ingest: %s%s\n", o.target.c_str(), run.path.c_str());
