@@ -7,6 +7,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <openssl/sha.h>
 
+#include "parley/hex.hpp"
 #include "parley/ids.hpp"
 #include "parley/storage/keys.hpp"
 
@@ -294,14 +295,7 @@ registry_actor::behavior_type registry_behavior(self_ptr self, std::shared_ptr<c
 std::string hash_api_key(std::string_view key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char b : digest) {
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 15]);
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 status load_registry(caf::actor_system& sys, const std::shared_ptr<const registry_context>& ctx) {

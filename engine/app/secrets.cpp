@@ -1,5 +1,7 @@
 #include "app/secrets.hpp"
 
+#include "parley/hex.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,17 +54,6 @@ result<std::string> read_secret_file(const std::string& path) {
   return text;
 }
 
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 result<secrets> load_or_create_secrets(const std::string& data_dir, const env_lookup& env) {
@@ -106,7 +97,7 @@ result<secrets> load_or_create_secrets(const std::string& data_dir, const env_lo
       if (text->size() < 16) return make_error(errc::invalid_argument, path + " must hold a token of at least 16 characters");
       out.admin_token = *text;
     } else if (text.code() == errc::not_found) {
-      out.admin_token = hex(storage::random_bytes(32));
+      out.admin_token = to_hex(storage::random_bytes(32));
       if (auto st = write_secret_file(path, out.admin_token + "\n"); !st) return std::move(st).err();
       out.generated_admin_token = true;
     } else {

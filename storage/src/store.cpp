@@ -282,15 +282,37 @@ std::vector<result<record>> store::multi_get(family f, std::span<const std::stri
   return out;
 }
 
+namespace {
+
+// An iterator confined to [lower, upper) (upper empty: no upper bound). It owns the bound
+// strings because RocksDB keeps pointers to them for the iterator's whole life.
+class bounded_iterator {
+ public:
+  bounded_iterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view lower, std::string upper,
+                   const rocksdb::Snapshot* snapshot = nullptr, bool fill_cache = true)
+      : lower_(lower), upper_(std::move(upper)), lower_slice_(lower_), upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    ro.snapshot = snapshot;
+    ro.fill_cache = fill_cache;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+  [[nodiscard]] const rocksdb::Slice& lower() const { return lower_slice_; }
+
+ private:
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
 result<std::vector<record>> store::read_reverse(family f, std::string_view prefix, std::string_view before_key,
                                                 std::size_t limit) const {
-  std::string upper = before_key.empty() ? prefix_successor(prefix) : std::string(before_key);
-  rocksdb::Slice lower_slice(prefix.data(), prefix.size());
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix,
+                      before_key.empty() ? prefix_successor(prefix) : std::string(before_key));
   std::vector<record> out;
   for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
     auto rec = decode(f, as_view(it->key()), as_view(it->value()));
@@ -306,16 +328,10 @@ result<std::vector<record>> store::read_reverse(family f, std::string_view prefi
 
 result<std::vector<record>> store::read_forward(family f, std::string_view prefix, std::string_view after_key,
                                                 std::size_t limit) const {
-  std::string upper = prefix_successor(prefix);
-  rocksdb::Slice lower_slice(prefix.data(), prefix.size());
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix, prefix_successor(prefix));
   std::vector<record> out;
   if (after_key.empty()) {
-    it->Seek(lower_slice);
+    it->Seek(it.lower());
   } else {
     it->Seek(as_slice(after_key));
     if (it->Valid() && it->key().ToStringView() == after_key) it->Next();
@@ -338,20 +354,12 @@ class snapshot_cursor final : public scan_cursor {
  public:
   snapshot_cursor(const store& owner, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, family f,
                   std::string_view prefix)
-      : owner_(owner), db_(db), family_(f), lower_(prefix), upper_(prefix_successor(prefix)),
-        lower_slice_(lower_), upper_slice_(upper_) {
-    snapshot_ = db_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
-    ro.iterate_lower_bound = &lower_slice_;
-    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
-    ro.fill_cache = false;  // exports must not evict the hot set
-    it_.reset(db_->NewIterator(ro, cf));
-    it_->Seek(lower_slice_);
-  }
-  ~snapshot_cursor() override {
-    it_.reset();
-    db_->ReleaseSnapshot(snapshot_);
+      : owner_(owner),
+        family_(f),
+        snapshot_(db),
+        // Exports must not evict the hot set: no block cache fill.
+        it_(db, cf, prefix, prefix_successor(prefix), snapshot_.get(), false) {
+    it_->Seek(it_.lower());
   }
 
   bool next(record& out) override {
@@ -372,13 +380,24 @@ class snapshot_cursor final : public scan_cursor {
   const status& error() const noexcept override { return error_; }
 
  private:
+  // Released after the iterator that reads it (members die in reverse order).
+  class held_snapshot {
+   public:
+    explicit held_snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+    ~held_snapshot() { db_->ReleaseSnapshot(snapshot_); }
+    held_snapshot(const held_snapshot&) = delete;
+    held_snapshot& operator=(const held_snapshot&) = delete;
+    [[nodiscard]] const rocksdb::Snapshot* get() const { return snapshot_; }
+
+   private:
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snapshot_;
+  };
+
   const store& owner_;
-  rocksdb::DB* db_;
   family family_;
-  std::string lower_, upper_;
-  rocksdb::Slice lower_slice_, upper_slice_;
-  const rocksdb::Snapshot* snapshot_ = nullptr;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  held_snapshot snapshot_;
+  bounded_iterator it_;
   status error_;
 };
 
@@ -491,14 +510,9 @@ status store::compact(family f) {
 }
 
 result<std::uint64_t> store::count_physical(family f, std::string_view prefix) const {
-  std::string upper = prefix_successor(prefix);
-  rocksdb::Slice lower_slice(prefix.data(), prefix.size()), upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix, prefix_successor(prefix));
   std::uint64_t n = 0;
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) ++n;
+  for (it->Seek(it.lower()); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return to_error(it->status(), "count");
   return n;
 }
