@@ -26,6 +26,7 @@ struct webhook_counters {
   std::atomic<std::uint64_t> unknown_channel{0};
   std::atomic<std::uint64_t> overloaded{0};  ///< answered 503
   std::atomic<std::uint64_t> ignored_entries{0};
+  std::atomic<std::uint64_t> provider_errors{0};  ///< system errors providers reported (WhatsApp errors[])
   std::atomic<std::uint64_t> in_flight{0};
 };
 

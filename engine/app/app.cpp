@@ -224,6 +224,7 @@ class process {
     add("parley_webhooks_unknown_channel_total", "Webhooks refused 404: unknown or deleted channel.", true, &c->unknown_channel);
     add("parley_webhooks_unavailable_total", "Webhooks answered 503: overloaded or storage failed.", true, &c->overloaded);
     add("parley_webhooks_ignored_entries_total", "Entries skipped: other accounts, update kinds Parley ignores.", true, &c->ignored_entries);
+    add("parley_webhooks_provider_errors_total", "System errors the providers reported in webhooks (WhatsApp errors[]).", true, &c->provider_errors);
     add("parley_webhooks_in_flight", "Webhooks accepted and not yet answered.", false, &c->in_flight);
     metrics_.add_value("parley_conversations_active", "Conversation actors currently active.", false,
                        [] { return static_cast<double>(actors::active_conversations()); });

@@ -40,6 +40,7 @@ class in_flight_slot {
 void accept(const services& svc, request_ptr req, responder reply, std::shared_ptr<const actors::channel_info> ch,
             normalized_webhook webhook) {
   svc.webhooks->ignored_entries += webhook.ignored;
+  svc.webhooks->provider_errors += webhook.system_errors.size();
   if (webhook.messages.empty() && webhook.statuses.empty()) {
     ++svc.webhooks->accepted;
     return reply.send(ok_response());
