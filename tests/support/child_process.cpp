@@ -130,13 +130,12 @@ std::optional<std::string> http_reply::header(const std::string& name) const {
   return std::nullopt;
 }
 
-std::optional<http_reply> http_request(const std::string& host_port, const std::string& method, const std::string& target,
-                                       const std::string& body, const std::vector<std::string>& headers) {
+int connect_loopback(const std::string& host_port) {
   auto colon = host_port.rfind(':');
   std::string host = host_port.substr(0, colon);
   int port = std::stoi(host_port.substr(colon + 1));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) return -1;
   timeval tv{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
@@ -145,8 +144,16 @@ std::optional<http_reply> http_request(const std::string& host_port, const std::
   ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    return std::nullopt;
+    return -1;
   }
+  return fd;
+}
+
+std::optional<http_reply> http_request(const std::string& host_port, const std::string& method, const std::string& target,
+                                       const std::string& body, const std::vector<std::string>& headers) {
+  int fd = connect_loopback(host_port);
+  if (fd < 0) return std::nullopt;
+  std::string host = host_port.substr(0, host_port.rfind(':'));
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host_port + "\r\nConnection: close\r\n";
   for (const auto& h : headers) req += h + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";

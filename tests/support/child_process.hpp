@@ -39,6 +39,9 @@ struct ready_line {
 };
 std::optional<ready_line> parse_ready_line(const std::string& line);
 
+/// A blocking TCP socket connected to "127.0.0.1:PORT" (30 s receive timeout), or -1.
+int connect_loopback(const std::string& host_port);
+
 /// One blocking HTTP/1.1 exchange with "Connection: close"; for tests only.
 struct http_reply {
   int status = 0;

@@ -1,4 +1,5 @@
 #include "support/tls_material.hpp"
+#include "support/child_process.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -62,20 +63,9 @@ tls_material make_self_signed() {
 
 std::optional<std::pair<int, std::string>> https_get(const std::string& host_port, const std::string& target,
                                                      const std::string& ca_pem) {
-  auto colon = host_port.rfind(':');
-  std::string host = host_port.substr(0, colon);
-  int port = std::stoi(host_port.substr(colon + 1));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
+  std::string host = host_port.substr(0, host_port.rfind(':'));
+  int fd = connect_loopback(host_port);
+  if (fd < 0) return std::nullopt;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
   X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
