@@ -23,3 +23,12 @@ foreach(suite inbound admin_api crash_flood lifecycle)
     LIBS parley_e2e_support)
   add_dependencies(parley_${suite}_tests parleyd)
 endforeach()
+
+# parley-bench against the real parleyd (needs the bench targets).
+if(PARLEY_BUILD_BENCH)
+parley_test(parley_bench_ingest_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/bench_ingest_test.cpp
+  LIBS parley_e2e_support)
+target_compile_definitions(parley_bench_ingest_tests PRIVATE PARLEY_BENCH_PATH="$<TARGET_FILE:parley-bench>")
+add_dependencies(parley_bench_ingest_tests parleyd parley-bench)
+endif()

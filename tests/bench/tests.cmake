@@ -1,0 +1,6 @@
+if(PARLEY_BUILD_BENCH)
+parley_test(parley_bench_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/histogram_test.cpp ${PROJECT_SOURCE_DIR}/bench/parley_bench/histogram.cpp
+  LIBS "")
+target_include_directories(parley_bench_tests PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+endif()
