@@ -276,6 +276,41 @@ void on_status(self_ptr self, conversation_status& s) {
   submit(self, std::move(group), std::move(events), std::move(s.ack), {}, carries_identity);
 }
 
+void on_consent(self_ptr self, consent_request& req) {
+  auto& st = self->state;
+  ++st.received;
+  arm_idle_timer(self);
+  const auto& ch = *req.channel;
+  auto& chs = st.state.channel(ch.id, ch.type);
+  auto wanted = req.opted_in ? storage::consent_state::opted_in : storage::consent_state::opted_out;
+  std::int64_t now = st.ctx->time->now_ms();
+  storage::write_group group;
+  std::vector<storage::sequenced_op> events;
+  if (chs.consent != wanted) {
+    chs.consent = wanted;
+    std::string data;
+    json_writer w(data);
+    w.begin_object()
+        .field("conversation_id", storage::conversation_id_for(st.state.contact_id))
+        .field("contact_id", st.state.contact_id)
+        .field("channel_id", ch.id)
+        .field("consent", storage::to_string(wanted))
+        .field("source", "api")
+        .end_object();
+    events.push_back(storage::sequenced_op{storage::write_op::put(
+        storage::family::events, storage::event_prefix(st.ctx->tenant), render_event("conversation.consent", now, data))});
+  }
+  add_state_ops(st, group);
+  auto done = std::move(req.done);
+  auto ack = std::make_shared<ack_tracker>([done, wanted](errc code) {
+    if (code == errc::ok || code == errc::duplicate) done(wanted);
+    else done(make_error(code, "consent could not be stored"));
+  });
+  ack->add();  // the commit's part
+  submit(self, std::move(group), std::move(events), ack, {}, !st.pending_identity_ops.empty());
+  ack->complete(errc::ok);  // release the creator's hold: the commit answers
+}
+
 void on_committed(self_ptr self, conversation_committed& c) {
   auto& st = self->state;
   --st.in_flight;
@@ -319,6 +354,7 @@ conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shar
   arm_idle_timer(self);
   return {
       [self](inbound_atom, conversation_inbound& in) { on_inbound(self, in); },
+      [self](consent_atom, consent_request& req) { on_consent(self, req); },
       [self](pstatus_atom, conversation_status& s) { on_status(self, s); },
       [self](committed_atom, conversation_committed& c) { on_committed(self, c); },
       [self](quiesce_atom, quiesce_request& q) {

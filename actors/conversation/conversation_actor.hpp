@@ -58,6 +58,7 @@ struct quiesce_request {
 };
 
 using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, conversation_inbound>,
+                                            caf::reacts_to<consent_atom, consent_request>,
                                             caf::reacts_to<quiesce_atom, quiesce_request>,
                                             caf::reacts_to<pstatus_atom, conversation_status>,
                                             caf::reacts_to<committed_atom, conversation_committed>,

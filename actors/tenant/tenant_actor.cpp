@@ -424,6 +424,17 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
       [self](retire_atom, const std::string& contact, std::uint64_t handled) { on_retire(self, contact, handled); },
       [self](merge_atom, merge_request& m) { m.done(merge_contacts(self, m.contact, m.other)); },
+      [self](consent_atom, consent_request& req) {
+        // Only an existing contact: activation would otherwise create an empty one.
+        if (!self->state.active.contains(req.contact)) {
+          auto stored = load_state(*self->state.ctx, req.contact);
+          if (!stored) return req.done(std::move(stored).err());
+        }
+        auto conv = activate(self, req.contact);
+        if (!conv) return req.done(std::move(conv).err());
+        ++self->state.active[req.contact].sent;
+        self->send(*conv, consent_atom::value, std::move(req));
+      },
   };
 }
 

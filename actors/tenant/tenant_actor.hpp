@@ -58,7 +58,17 @@ struct merge_request {
   std::function<void(result<storage::conversation_state>)> done;
 };
 
+/// Sets a contact's consent on one channel (API: PUT /v1/contacts/{id}/consent). `done`
+/// gets the new state once durable, or not_found for an unknown contact.
+struct consent_request {
+  std::string contact;
+  std::shared_ptr<const channel_info> channel;
+  bool opted_in = true;
+  std::function<void(result<storage::consent_state>)> done;
+};
+
 using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
+                                      caf::reacts_to<consent_atom, consent_request>,
                                       caf::reacts_to<retire_atom, std::string, std::uint64_t>,
                                       caf::reacts_to<merge_atom, merge_request>>;
 
@@ -72,3 +82,4 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::inbound_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::merge_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::consent_request)

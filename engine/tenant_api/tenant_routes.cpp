@@ -320,6 +320,52 @@ void merge_contacts(const services& svc, request_ptr req, responder reply) {
                                        }});
 }
 
+// PUT /v1/contacts/{id}/consent {"channel_id","opted_in"}: scope send.
+void put_consent(const services& svc, request_ptr req, responder reply) {
+  auto token = bearer_token(*req);
+  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
+  if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
+  if ((key->scopes & actors::scope_send) == 0) {
+    return reply.send(response::error(403, "forbidden", "this API key lacks the send scope"));
+  }
+  boost::system::error_code ec;
+  auto body = boost::json::parse(req->body, ec);
+  if (ec) return reply.send(response::error(400, "invalid_json", "the body is not valid JSON"));
+  const auto* obj = body.if_object();
+  const auto* channel_id = obj ? obj->if_contains("channel_id") : nullptr;
+  const auto* opted_in = obj ? obj->if_contains("opted_in") : nullptr;
+  if (channel_id == nullptr || !channel_id->is_string()) return reply.send(invalid_field("channel_id", "required string"));
+  if (opted_in == nullptr || !opted_in->is_bool()) return reply.send(invalid_field("opted_in", "required boolean"));
+  auto channel = svc.dir->channel(std::string_view(channel_id->as_string()));
+  if (!channel || channel->tenant != key->tenant) {
+    return reply.send(response::error(404, "channel_not_found", "no such channel"));
+  }
+  std::string contact(req->param("id"));
+  auto tenant = caf::actor_cast<actors::tenant_actor>(svc.dir->tenant_actor(key->tenant));
+  if (storage::id_tail(contact, "ct_").empty() || !tenant) {
+    return reply.send(response::error(404, "not_found", not_found_text()));
+  }
+  std::string channel_text(channel->id);
+  caf::anon_send(tenant, actors::consent_atom::value,
+                 actors::consent_request{contact, channel, opted_in->as_bool(),
+                                         [reply, contact, channel_text](result<storage::consent_state> r) {
+                                           if (!r) {
+                                             if (r.code() == errc::not_found || r.code() == errc::key_destroyed) {
+                                               return reply.send(response::error(404, "not_found", not_found_text()));
+                                             }
+                                             return reply.send(error_response(r.err()));
+                                           }
+                                           std::string out;
+                                           json_writer w(out);
+                                           w.begin_object()
+                                               .field("contact_id", contact)
+                                               .field("channel_id", channel_text)
+                                               .field("consent", storage::to_string(*r))
+                                               .end_object();
+                                           reply.send(response::json(200, std::move(out)));
+                                         }});
+}
+
 }  // namespace
 
 void add_tenant_routes(http::router& routes, const services& svc) {
@@ -329,6 +375,8 @@ void add_tenant_routes(http::router& routes, const services& svc) {
   routes.add(method::get, "/v1/conversations/{id}/messages", reader(svc, list_messages));
   routes.add(method::get, "/v1/messages/{id}", reader(svc, get_message));
   routes.add(method::get, "/v1/events", reader(svc, get_events));
+  routes.add(method::put, "/v1/contacts/{id}/consent",
+             [&svc](request_ptr req, responder reply) { put_consent(svc, std::move(req), std::move(reply)); });
   routes.add(method::post, "/v1/contacts/{id}/merge",
              [&svc](request_ptr req, responder reply) { merge_contacts(svc, std::move(req), std::move(reply)); });
 }

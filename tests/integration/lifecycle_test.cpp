@@ -131,6 +131,37 @@ TEST_F(Lifecycle, AKnownSenderWhoSharesAnotherContactsPhoneIsMergedIntoIt) {
   EXPECT_EQ(num(convs[0], "message_count"), 4);
 }
 
+TEST_F(Lifecycle, ConsentCanBeSetThroughTheApi) {
+  send("wamid.c.1", "15550105555", "hi", 1'790'000'000);
+  auto convs = all_conversations(key);
+  ASSERT_EQ(convs.size(), 1u);
+  std::string contact = str(convs[0].as_object().at("contact"), "id");
+  auto put = [&](const std::string& who, const std::string& body, const std::string& api_key) {
+    return public_request("PUT", "/v1/contacts/" + who + "/consent", body, {"Authorization: Bearer " + api_key});
+  };
+  auto r = put(contact, "{\"channel_id\":\"" + wa_id + "\",\"opted_in\":false}", key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(str(r.json, "consent"), "opted_out");
+  EXPECT_EQ(str(member(all_conversations(key)[0], "consent"), wa_id), "opted_out");
+  // The change is an event, and survives a restart.
+  std::size_t consent_events = 0;
+  for (const auto& e : all_events(key)) consent_events += str(e, "type") == "conversation.consent" ? 1 : 0;
+  EXPECT_EQ(consent_events, 1u);
+  restart();
+  EXPECT_EQ(str(member(all_conversations(key)[0], "consent"), wa_id), "opted_out");
+  EXPECT_EQ(put(contact, "{\"channel_id\":\"" + wa_id + "\",\"opted_in\":true}", key).status, 200);
+  EXPECT_EQ(str(member(all_conversations(key)[0], "consent"), wa_id), "opted_in");
+  // Bad input and other tenants.
+  EXPECT_EQ(put(contact, "{\"channel_id\":\"ch_nope\",\"opted_in\":true}", key).status, 404);
+  EXPECT_EQ(put(contact, "{\"channel_id\":\"" + wa_id + "\"}", key).status, 400);
+  EXPECT_EQ(put(contact, "not json", key).status, 400);
+  EXPECT_EQ(put("ct_aaaaaaaaaaaaaaaaaaaa", "{\"channel_id\":\"" + wa_id + "\",\"opted_in\":true}", key).status, 404);
+  auto other = create_tenant("other-consent");
+  EXPECT_EQ(put(contact, "{\"channel_id\":\"" + wa_id + "\",\"opted_in\":true}", other).status, 404);
+  auto [read_id, read_key] = create_api_key("acme", {"read"});
+  EXPECT_EQ(put(contact, "{\"channel_id\":\"" + wa_id + "\",\"opted_in\":true}", read_key).status, 403);
+}
+
 TEST_F(Lifecycle, SigtermAfterTrafficExitsCleanly) {
   for (int i = 0; i < 50; ++i) send("wamid.t." + std::to_string(i), "1555010" + std::to_string(3000 + i), "x", 1'790'000'000);
   restart();  // SIGTERM, expects exit 0, starts again

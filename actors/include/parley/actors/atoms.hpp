@@ -19,5 +19,6 @@ using pstatus_atom = caf::atom_constant<caf::atom("pstatus")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using quiesce_atom = caf::atom_constant<caf::atom("quiesce")>;
 using merge_atom = caf::atom_constant<caf::atom("merge")>;
+using consent_atom = caf::atom_constant<caf::atom("consent")>;
 
 }  // namespace parley::actors
