@@ -101,6 +101,7 @@ class process {
     svc_.time = &system_clock::instance();
     svc_.admin_token = keys_.admin_token;
     svc_.webhooks = &webhook_counters_;
+    svc_.max_webhooks_in_flight = cfg_.max_webhooks_in_flight;
     add_webhook_metrics();
 
     auto admin_routes = std::make_shared<http::router>();

@@ -22,7 +22,8 @@ result<durability_mode> parse_durability(std::string_view text) {
 // The values every source can set, as text until validated.
 struct raw_settings {
   std::optional<std::string> data_dir, public_addr, admin_addr, durability, log_level, tls_cert, tls_key;
-  std::optional<std::int64_t> max_body_bytes, dedup_window_hours, io_threads, actor_threads, conversation_idle_seconds;
+  std::optional<std::int64_t> max_body_bytes, dedup_window_hours, io_threads, actor_threads, conversation_idle_seconds,
+      max_webhooks_in_flight;
   std::optional<std::vector<std::string>> stop_keywords, start_keywords;
   std::optional<std::string> whatsapp_api_base, telegram_api_base, postmark_api_base;
 };
@@ -45,6 +46,7 @@ void overlay(raw_settings& into, const raw_settings& from) {
   overlay(into.io_threads, from.io_threads);
   overlay(into.actor_threads, from.actor_threads);
   overlay(into.conversation_idle_seconds, from.conversation_idle_seconds);
+  overlay(into.max_webhooks_in_flight, from.max_webhooks_in_flight);
   overlay(into.stop_keywords, from.stop_keywords);
   overlay(into.start_keywords, from.start_keywords);
   overlay(into.whatsapp_api_base, from.whatsapp_api_base);
@@ -75,7 +77,8 @@ result<raw_settings> from_env(const env_lookup& env) {
                             int_var{"PARLEY_DEDUP_WINDOW_HOURS", &s.dedup_window_hours},
                             int_var{"PARLEY_IO_THREADS", &s.io_threads},
                             int_var{"PARLEY_ACTOR_THREADS", &s.actor_threads},
-                            int_var{"PARLEY_CONVERSATION_IDLE_SECONDS", &s.conversation_idle_seconds}}) {
+                            int_var{"PARLEY_CONVERSATION_IDLE_SECONDS", &s.conversation_idle_seconds},
+                            int_var{"PARLEY_MAX_WEBHOOKS_IN_FLIGHT", &s.max_webhooks_in_flight}}) {
     if (auto text = env(name)) {
       auto v = parse_int(name, *text);
       if (!v) return std::move(v).err();
@@ -131,6 +134,7 @@ result<raw_settings> from_toml(const std::string& path) {
     else if (key == "io_threads") take_int(node, key, s.io_threads);
     else if (key == "actor_threads") take_int(node, key, s.actor_threads);
     else if (key == "conversation_idle_seconds") take_int(node, key, s.conversation_idle_seconds);
+    else if (key == "max_webhooks_in_flight") take_int(node, key, s.max_webhooks_in_flight);
     else if (key == "stop_keywords" || key == "start_keywords") {
       auto words = string_array(node);
       if (!words) problem = "config key " + key + " must be a non-empty array of strings";
@@ -215,6 +219,11 @@ result<config> validate(config cfg, const raw_settings& s) {
     auto v = in_range("actor_threads", *s.actor_threads, 1, 64);
     if (!v) return std::move(v).err();
     cfg.actor_threads = static_cast<std::size_t>(*v);
+  }
+  if (s.max_webhooks_in_flight) {
+    auto v = in_range("max_webhooks_in_flight", *s.max_webhooks_in_flight, 1, 1'000'000);
+    if (!v) return std::move(v).err();
+    cfg.max_webhooks_in_flight = static_cast<std::uint64_t>(*v);
   }
   if (s.conversation_idle_seconds) {
     auto v = in_range("conversation_idle_seconds", *s.conversation_idle_seconds, 1, 86'400);
@@ -303,6 +312,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   app.add_option("--dedup-window-hours", flags.dedup_window_hours, "how long provider message ids are remembered (env PARLEY_DEDUP_WINDOW_HOURS, default 168)");
   app.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (env PARLEY_IO_THREADS, default 2)");
   app.add_option("--actor-threads", flags.actor_threads, "actor scheduler threads (env PARLEY_ACTOR_THREADS, default 2)");
+  app.add_option("--max-webhooks-in-flight", flags.max_webhooks_in_flight,
+                 "webhooks accepted but not yet durable; more get 503 + Retry-After (env PARLEY_MAX_WEBHOOKS_IN_FLIGHT, default 16384)");
   app.add_option("--conversation-idle-seconds", flags.conversation_idle_seconds,
                  "passivate a conversation idle this long (env PARLEY_CONVERSATION_IDLE_SECONDS, default 60)");
   app.footer(

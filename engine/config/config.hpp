@@ -39,6 +39,7 @@ struct config {
   std::size_t io_threads = 2;
   std::size_t actor_threads = 2;
   std::size_t reader_threads = 2;
+  std::uint64_t max_webhooks_in_flight = 16'384;  ///< accepted, unanswered webhooks; past it: 503
   std::uint32_t conversation_idle_seconds = 60;  ///< passivate conversations idle this long
   std::vector<std::string> stop_keywords = {"STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"};
   std::vector<std::string> start_keywords = {"START", "SUBSCRIBE", "UNSTOP"};
