@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "chart.hpp"
 #include "histogram.hpp"
 
 namespace parley::bench {
@@ -325,6 +326,7 @@ int run_ingest(const ingest_options& o) {
 
   // Progress: one line, rewritten every second, until the I/O threads run dry.
   std::atomic<bool> finished{false};
+  std::vector<sample> timeline;  // written by the progress thread, read after it joined
   std::thread progress([&] {
     auto last = clock_type::now();
     std::uint64_t last_ok = 0;
@@ -339,6 +341,9 @@ int run_ingest(const ingest_options& o) {
         window = run.window;
         run.window.reset();
       }
+      timeline.push_back(sample{std::chrono::duration<double>(now - run.start).count(),
+                                static_cast<double>(okv - last_ok) / dt, static_cast<double>(window.quantile(0.5)) / 1000.0,
+                                static_cast<double>(window.quantile(0.99)) / 1000.0, run.errors.load()});
       if (!o.quiet) {
         double elapsed = std::chrono::duration<double>(now - run.start).count();
         std::fprintf(stderr, "\r%8.0f req/s  errors %-6llu  p50 %6.2f ms  p99 %7.2f ms  elapsed %5.1fs  remaining %5.1fs   ",
@@ -377,7 +382,19 @@ int run_ingest(const ingest_options& o) {
         << ",\"elapsed_s\":" << elapsed << ",\"requests\":" << h.count() << ",\"ok\":" << run.ok.load()
         << ",\"errors\":" << run.errors.load() << ",\"duplicates_sent\":" << run.duplicates_sent.load()
         << ",\"throughput\":" << rate << ",\"latency_us\":{\"p50\":" << h.quantile(0.5) << ",\"p90\":" << h.quantile(0.9)
-        << ",\"p99\":" << h.quantile(0.99) << ",\"p999\":" << h.quantile(0.999) << ",\"max\":" << h.max() << "}}\n";
+        << ",\"p99\":" << h.quantile(0.99) << ",\"p999\":" << h.quantile(0.999) << ",\"max\":" << h.max() << "}"
+        << ",\"timeline\":[";
+    for (std::size_t i = 0; i < timeline.size(); ++i) {
+      const auto& s = timeline[i];
+      out << (i ? "," : "") << "{\"t\":" << s.t_s << ",\"rate\":" << s.rate << ",\"p50_ms\":" << s.p50_ms
+          << ",\"p99_ms\":" << s.p99_ms << ",\"errors\":" << s.errors << "}";
+    }
+    out << "]}\n";
+  }
+  if (!o.svg_file.empty() &&
+      !write_svg(o.svg_file, "parley-bench ingest " + o.target + run.path + " (" + std::to_string(o.connections) +
+                                 " connections)", timeline)) {
+    std::fprintf(stderr, "parley-bench: cannot write %s\n", o.svg_file.c_str());
   }
   return run.errors.load() == 0 ? 0 : 1;
 }

@@ -23,6 +23,7 @@ struct ingest_options {
   std::size_t body_bytes = 1024;
   std::size_t threads = 1;    ///< client I/O threads
   std::string json_file;
+  std::string svg_file;  ///< chart of throughput and p50/p99 over time
   bool quiet = false;
   std::uint64_t seed = 1;
 };

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   ingest->add_option("--duplicates", in.duplicates, "share of redeliveries of earlier wamids, 0..1 (default 0)");
   ingest->add_option("--body-bytes", in.body_bytes, "approximate webhook body size (default 1024)");
   ingest->add_option("--threads", in.threads, "client I/O threads (default 1)");
-  ingest->add_option("--json", in.json_file, "write every figure to this file");
+  ingest->add_option("--json", in.json_file, "write every figure (and a per-second timeline) to this file");
+  ingest->add_option("--svg", in.svg_file, "write a chart of throughput and p50/p99 over time to this file");
   ingest->add_flag("--quiet", in.quiet, "no live progress line");
   try {
     app.parse(argc, argv);
