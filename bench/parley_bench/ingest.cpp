@@ -7,8 +7,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +19,7 @@
 #include <vector>
 
 #include "chart.hpp"
+#include "payloads.hpp"
 #include "histogram.hpp"
 
 namespace parley::bench {
@@ -46,36 +45,6 @@ std::optional<url> parse_url(const std::string& text) {
   auto colon = hostport.rfind(':');
   if (colon == std::string::npos) return url{hostport, "80", path};
   return url{hostport.substr(0, colon), hostport.substr(colon + 1), path};
-}
-
-// HMAC-SHA256 hex with a context keyed once per thread (the client signs every
-// request; one-shot HMAC() would re-fetch the algorithm and re-key each time).
-std::string hmac_hex(const std::string& key, const std::string& body) {
-  struct ctx_deleter {
-    void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
-  };
-  thread_local std::string keyed_with;
-  thread_local std::unique_ptr<EVP_MAC_CTX, ctx_deleter> ctx;
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (!ctx || keyed_with != key) {
-    ctx.reset(EVP_MAC_CTX_new(mac));
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
-    EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
-    keyed_with = key;
-  }
-  unsigned char out[32];
-  std::size_t len = 0;
-  EVP_MAC_init(ctx.get(), nullptr, 0, nullptr);
-  EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size());
-  EVP_MAC_final(ctx.get(), out, &len, sizeof out);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string text;
-  for (std::size_t i = 0; i < len; ++i) {
-    text.push_back(hex[out[i] >> 4]);
-    text.push_back(hex[out[i] & 15]);
-  }
-  return text;
 }
 
 // One blocking JSON request (set-up only).
@@ -109,8 +78,8 @@ std::string json_field(const std::string& json, const std::string& key) {
   return json.substr(pos, json.find('"', pos) - pos);
 }
 
-// Creates a tenant and a WhatsApp channel through the admin API.
-bool set_up_channel(const ingest_options& o, std::string& path, std::string& secret) {
+// Creates a tenant and one channel per provider through the admin API.
+bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds, std::vector<channel_target>& out) {
   auto admin = parse_url(o.admin);
   if (!admin) {
     std::fprintf(stderr, "parley-bench: --admin must be http://HOST:PORT\n");
@@ -123,37 +92,28 @@ bool set_up_channel(const ingest_options& o, std::string& path, std::string& sec
     std::fprintf(stderr, "parley-bench: creating tenant failed (%d)\n", t ? t->first : 0);
     return false;
   }
-  secret = "bench-secret-" + std::to_string(rng());
-  auto c = sync_request(*admin, http::verb::post, "/v1/admin/tenants/" + tenant + "/channels", o.admin_token,
-                        "{\"type\":\"whatsapp\",\"phone_number_ids\":[\"100200300\"],\"app_secret\":\"" + secret +
-                            "\",\"access_token\":\"bench\",\"verify_token\":\"bench\"}");
-  if (!c || c->first != 201) {
-    std::fprintf(stderr, "parley-bench: creating channel failed (%d)\n", c ? c->first : 0);
-    return false;
+  for (provider kind : kinds) {
+    channel_target target{kind, {}, "bench-secret-" + std::to_string(rng())};
+    if (kind == provider::postmark) target.secret = "bench-user:" + target.secret;
+    auto c = sync_request(*admin, http::verb::post, "/v1/admin/tenants/" + tenant + "/channels", o.admin_token,
+                          channel_json(kind, target.secret));
+    if (!c || c->first != 201) {
+      std::fprintf(stderr, "parley-bench: creating a %s channel failed (%d)\n", std::string(provider_name(kind)).c_str(),
+                   c ? c->first : 0);
+      return false;
+    }
+    target.path = json_field(c->second, "webhook_path");
+    if (target.path.empty()) return false;
+    out.push_back(std::move(target));
   }
-  path = json_field(c->second, "webhook_path");
-  return !path.empty();
-}
-
-// A realistic single-text WhatsApp webhook (~body_bytes).
-std::string whatsapp_body(const std::string& wamid, const std::string& from, std::int64_t ts, std::size_t body_bytes) {
-  std::string head =
-      R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"100200300"},"contacts":[{"profile":{"name":"Load Tester"},"wa_id":")" +
-      from + R"("}],"messages":[{"from":")" + from + R"(","id":")" + wamid + R"(","timestamp":")" + std::to_string(ts) +
-      R"(","text":{"body":")";
-  std::string tail = R"("},"type":"text"}]},"field":"messages"}]}]})";
-  std::size_t fill = body_bytes > head.size() + tail.size() + 8 ? body_bytes - head.size() - tail.size() : 8;
-  std::string text;
-  text.reserve(fill);
-  static constexpr std::string_view words = "hello, I would like to know more about my order and delivery time ";
-  while (text.size() < fill) text.append(words.substr(0, std::min(words.size(), fill - text.size())));
-  return head + text + tail;
+  return true;
 }
 
 struct shared_run {
   const ingest_options* o = nullptr;
   url target;
-  std::string path, secret, run_id;
+  std::vector<channel_target> targets;
+  std::uint64_t run_id = 0;
   clock_type::time_point start, stop_at;
   std::atomic<std::uint64_t> issued{0}, ok{0}, errors{0}, duplicates_sent{0};
   std::mutex mutex;
@@ -222,18 +182,18 @@ class connection : public std::enable_shared_from_this<connection> {
       if (sent_.size() < 4096) sent_.push_back(n);
       else sent_[n % sent_.size()] = n;
     }
-    std::string wamid = "wamid.bench." + run_.run_id + "." + std::to_string(index_) + "." + std::to_string(n);
+    // The provider follows the message number, so a redelivery goes where the first went.
+    const auto& target = run_.targets[n % run_.targets.size()];
     std::uint64_t contact = (index_ * 1'000'003 + n * 7919) % std::max<std::uint64_t>(run_.o->contacts, 1);
-    std::string from = "1555" + std::to_string(1'000'000 + contact);
-    std::int64_t ts = 1'790'000'000 + static_cast<std::int64_t>(n % 100'000);
+    auto webhook = make_webhook(target, message_seed{run_.run_id, index_, n, contact}, run_.o->body_bytes);
     req_ = {};
     req_.method(http::verb::post);
-    req_.target(run_.path);
+    req_.target(target.path);
     req_.version(11);
     req_.set(http::field::host, run_.target.host);
     req_.set(http::field::content_type, "application/json");
-    req_.body() = whatsapp_body(wamid, from, ts, run_.o->body_bytes);
-    req_.set("X-Hub-Signature-256", "sha256=" + hmac_hex(run_.secret, req_.body()));
+    for (const auto& [name, value] : webhook.headers) req_.set(name, value);
+    req_.body() = std::move(webhook.body);
     req_.keep_alive(true);
     req_.prepare_payload();
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -294,16 +254,32 @@ int run_ingest(const ingest_options& o) {
     return 2;
   }
   run.target = *target;
+  std::vector<provider> kinds;
+  for (const auto& name : o.providers) {
+    auto kind = parse_provider(name);
+    if (!kind) {
+      std::fprintf(stderr, "parley-bench: unknown provider '%s' (whatsapp, messenger, instagram, telegram, postmark)\n",
+                   name.c_str());
+      return 2;
+    }
+    kinds.push_back(*kind);
+  }
+  if (kinds.empty()) kinds.push_back(provider::whatsapp);
   if (!o.admin.empty()) {
-    if (!set_up_channel(o, run.path, run.secret)) return 2;
+    if (!set_up_channels(o, kinds, run.targets)) return 2;
   } else if (!o.channel_path.empty() && !o.secret.empty()) {
-    run.path = o.channel_path;
-    run.secret = o.secret;
+    if (kinds.size() != 1) {
+      std::fprintf(stderr, "parley-bench: --channel-path serves one provider; give exactly one in --providers\n");
+      return 2;
+    }
+    run.targets.push_back(channel_target{kinds.front(), o.channel_path, o.secret});
   } else {
     std::fprintf(stderr, "parley-bench: give --admin and --admin-token, or --channel-path and --secret\n");
     return 2;
   }
-  run.run_id = std::to_string(std::random_device{}() % 1'000'000'000);
+  run.run_id = std::random_device{}() % 1'000'000'000;
+  std::string paths;
+  for (const auto& t : run.targets) paths += (paths.empty() ? "" : ",") + t.path;
 
   asio::io_context io;
   tcp::resolver resolver(io);
@@ -363,7 +339,7 @@ int run_ingest(const ingest_options& o) {
 
   const auto& h = run.latency;
   double rate = static_cast<double>(run.ok.load()) / elapsed;
-  std::printf("parley-bench ingest: %s%s\n", o.target.c_str(), run.path.c_str());
+  std::printf("parley-bench ingest: %s %s\n", o.target.c_str(), paths.c_str());
   std::printf("  connections %zu, %s, %.1f s, body %zu B, duplicates %.0f%%\n", o.connections,
               o.rate > 0 ? ("fixed rate " + std::to_string(static_cast<long>(o.rate)) + "/s").c_str() : "closed loop", elapsed,
               o.body_bytes, o.duplicates * 100);
@@ -378,7 +354,7 @@ int run_ingest(const ingest_options& o) {
   }
   if (!o.json_file.empty()) {
     std::ofstream out(o.json_file);
-    out << "{\"target\":\"" << o.target << run.path << "\",\"connections\":" << o.connections << ",\"rate\":" << o.rate
+    out << "{\"target\":\"" << o.target << "\",\"paths\":\"" << paths << "\",\"connections\":" << o.connections << ",\"rate\":" << o.rate
         << ",\"elapsed_s\":" << elapsed << ",\"requests\":" << h.count() << ",\"ok\":" << run.ok.load()
         << ",\"errors\":" << run.errors.load() << ",\"duplicates_sent\":" << run.duplicates_sent.load()
         << ",\"throughput\":" << rate << ",\"latency_us\":{\"p50\":" << h.quantile(0.5) << ",\"p90\":" << h.quantile(0.9)
@@ -392,7 +368,7 @@ int run_ingest(const ingest_options& o) {
     out << "]}\n";
   }
   if (!o.svg_file.empty() &&
-      !write_svg(o.svg_file, "parley-bench ingest " + o.target + run.path + " (" + std::to_string(o.connections) +
+      !write_svg(o.svg_file, "parley-bench ingest " + o.target + " (" + std::to_string(o.connections) +
                                  " connections)", timeline)) {
     std::fprintf(stderr, "parley-bench: cannot write %s\n", o.svg_file.c_str());
   }

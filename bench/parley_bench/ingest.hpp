@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace parley::bench {
 
@@ -13,7 +14,8 @@ struct ingest_options {
   std::string admin;          ///< admin base URL: set up a tenant and channel there
   std::string admin_token;
   std::string channel_path;   ///< or use an existing channel: /webhooks/whatsapp/ch_…
-  std::string secret;         ///< its app secret
+  std::string secret;         ///< its secret: Meta app secret, Telegram secret token, Postmark "user:password"
+  std::vector<std::string> providers = {"whatsapp"};  ///< the mix; requests go round-robin
   std::size_t connections = 16;
   double rate = 0;            ///< requests/s; 0 = closed loop, as fast as answers come
   double duration_s = 10;

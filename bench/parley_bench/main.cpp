@@ -29,12 +29,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   parley::bench::ingest_options in;
   std::string duration = "10s";
-  auto* ingest = app.add_subcommand("ingest", "flood a target with signed WhatsApp webhooks");
+  auto* ingest = app.add_subcommand("ingest", "flood a target with signed provider webhooks");
   ingest->add_option("--target", in.target, "public listener base URL (http://HOST:PORT)");
   ingest->add_option("--admin", in.admin, "admin base URL: create a tenant and channel for the run");
   ingest->add_option("--admin-token", in.admin_token, "admin bearer token (with --admin)");
   ingest->add_option("--channel-path", in.channel_path, "existing webhook path (/webhooks/whatsapp/ch_…)");
-  ingest->add_option("--secret", in.secret, "that channel's app secret");
+  ingest->add_option("--secret", in.secret, "that channel's secret (Meta app secret, Telegram secret token, Postmark user:password)");
+  ingest->add_option("--providers", in.providers, "provider mix, comma-separated: whatsapp,messenger,instagram,telegram,postmark")
+      ->delimiter(',');
   ingest->add_option("--connections", in.connections, "keep-alive connections (default 16)");
   ingest->add_option("--rate", in.rate, "requests per second, 0 = as fast as answers come (default 0)");
   ingest->add_option("--duration", duration, "run time, e.g. 30s (default 10s)");
