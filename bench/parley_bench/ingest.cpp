@@ -21,6 +21,7 @@
 #include "chart.hpp"
 #include "payloads.hpp"
 #include "histogram.hpp"
+#include "http_client.hpp"
 
 namespace parley::bench {
 namespace {
@@ -31,46 +32,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
-struct url {
-  std::string host, port, path;
-};
-
-std::optional<url> parse_url(const std::string& text) {
-  const std::string scheme = "http://";
-  if (text.rfind(scheme, 0) != 0) return std::nullopt;
-  auto rest = text.substr(scheme.size());
-  auto slash = rest.find('/');
-  std::string hostport = rest.substr(0, slash);
-  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos) return url{hostport, "80", path};
-  return url{hostport.substr(0, colon), hostport.substr(colon + 1), path};
-}
-
-// One blocking JSON request (set-up only).
-std::optional<std::pair<int, std::string>> sync_request(const url& base, http::verb verb, const std::string& path,
-                                                        const std::string& token, const std::string& body) {
-  try {
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(base.host, base.port));
-    http::request<http::string_body> req{verb, path, 11};
-    req.set(http::field::host, base.host);
-    req.set(http::field::authorization, "Bearer " + token);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return std::pair{static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 std::string json_field(const std::string& json, const std::string& key) {
   auto pos = json.find("\"" + key + "\":\"");
   if (pos == std::string::npos) return {};
@@ -79,7 +40,8 @@ std::string json_field(const std::string& json, const std::string& key) {
 }
 
 // Creates a tenant and one channel per provider through the admin API.
-bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds, std::vector<channel_target>& out) {
+bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds, std::vector<channel_target>& out,
+                     std::string& tenant_out, std::string& api_key_out) {
   auto admin = parse_url(o.admin);
   if (!admin) {
     std::fprintf(stderr, "parley-bench: --admin must be http://HOST:PORT\n");
@@ -87,15 +49,17 @@ bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds
   }
   std::mt19937_64 rng(std::random_device{}());
   std::string tenant = "bench-" + std::to_string(rng() % 1'000'000'000);
-  auto t = sync_request(*admin, http::verb::post, "/v1/admin/tenants", o.admin_token, "{\"id\":\"" + tenant + "\"}");
+  auto t = sync_request(*admin, "POST", "/v1/admin/tenants", o.admin_token, "{\"id\":\"" + tenant + "\"}");
   if (!t || t->first != 201) {
     std::fprintf(stderr, "parley-bench: creating tenant failed (%d)\n", t ? t->first : 0);
     return false;
   }
+  tenant_out = tenant;
+  api_key_out = json_field(t->second, "api_key");
   for (provider kind : kinds) {
     channel_target target{kind, {}, "bench-secret-" + std::to_string(rng())};
     if (kind == provider::postmark) target.secret = "bench-user:" + target.secret;
-    auto c = sync_request(*admin, http::verb::post, "/v1/admin/tenants/" + tenant + "/channels", o.admin_token,
+    auto c = sync_request(*admin, "POST", "/v1/admin/tenants/" + tenant + "/channels", o.admin_token,
                           channel_json(kind, target.secret));
     if (!c || c->first != 201) {
       std::fprintf(stderr, "parley-bench: creating a %s channel failed (%d)\n", std::string(provider_name(kind)).c_str(),
@@ -114,6 +78,8 @@ struct shared_run {
   url target;
   std::vector<channel_target> targets;
   std::uint64_t run_id = 0;
+  std::string tenant, api_key;            ///< set when the bench created its own tenant
+  std::vector<std::string> acknowledged;  ///< provider ids answered 200 (guarded by mutex)
   clock_type::time_point start, stop_at;
   std::atomic<std::uint64_t> issued{0}, ok{0}, errors{0}, duplicates_sent{0};
   std::mutex mutex;
@@ -186,6 +152,7 @@ class connection : public std::enable_shared_from_this<connection> {
     const auto& target = run_.targets[n % run_.targets.size()];
     std::uint64_t contact = (index_ * 1'000'003 + n * 7919) % std::max<std::uint64_t>(run_.o->contacts, 1);
     auto webhook = make_webhook(target, message_seed{run_.run_id, index_, n, contact}, run_.o->body_bytes);
+    current_id_ = webhook.provider_message_id;
     req_ = {};
     req_.method(http::verb::post);
     req_.target(target.path);
@@ -215,6 +182,7 @@ class connection : public std::enable_shared_from_this<connection> {
       run_.latency.record(static_cast<std::uint64_t>(micros));
       run_.window.record(static_cast<std::uint64_t>(micros));
       ++run_.statuses[status];
+      if (status == 200) run_.acknowledged.push_back(std::move(current_id_));
     }
     if (status == 200) ++run_.ok;
     else ++run_.errors;
@@ -237,6 +205,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::duration<double> interval_{0};
   clock_type::time_point intended_;
   std::uint64_t counter_ = 0;
+  std::string current_id_;  ///< provider id of the request in flight
   std::vector<std::uint64_t> sent_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> req_;
@@ -266,7 +235,7 @@ int run_ingest(const ingest_options& o) {
   }
   if (kinds.empty()) kinds.push_back(provider::whatsapp);
   if (!o.admin.empty()) {
-    if (!set_up_channels(o, kinds, run.targets)) return 2;
+    if (!set_up_channels(o, kinds, run.targets, run.tenant, run.api_key)) return 2;
   } else if (!o.channel_path.empty() && !o.secret.empty()) {
     if (kinds.size() != 1) {
       std::fprintf(stderr, "parley-bench: --channel-path serves one provider; give exactly one in --providers\n");
@@ -365,6 +334,10 @@ int run_ingest(const ingest_options& o) {
       out << (i ? "," : "") << "{\"t\":" << s.t_s << ",\"rate\":" << s.rate << ",\"p50_ms\":" << s.p50_ms
           << ",\"p99_ms\":" << s.p99_ms << ",\"errors\":" << s.errors << "}";
     }
+    out << "]";
+    if (!run.api_key.empty()) out << ",\"tenant\":\"" << run.tenant << "\",\"api_key\":\"" << run.api_key << "\"";
+    out << ",\"acknowledged\":[";
+    for (std::size_t i = 0; i < run.acknowledged.size(); ++i) out << (i ? ",\"" : "\"") << run.acknowledged[i] << "\"";
     out << "]}\n";
   }
   if (!o.svg_file.empty() &&

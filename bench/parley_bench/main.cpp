@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "ingest.hpp"
+#include "verify.hpp"
 
 namespace {
 
@@ -48,20 +49,28 @@ int main(int argc, char** argv) {
   ingest->add_option("--json", in.json_file, "write every figure (and a per-second timeline) to this file");
   ingest->add_option("--svg", in.svg_file, "write a chart of throughput and p50/p99 over time to this file");
   ingest->add_flag("--quiet", in.quiet, "no live progress line");
+  parley::bench::verify_options ver;
+  auto* verify = app.add_subcommand("verify", "prove an ingest run stored every acknowledged webhook exactly once");
+  verify->add_option("--target", ver.target, "public listener base URL (http://HOST:PORT)");
+  verify->add_option("--run", ver.run_file, "the ingest run's --json file")->required();
+  verify->add_option("--api-key", ver.api_key, "tenant API key (default: the one the run created)");
+  verify->add_option("--json", ver.json_file, "write the figures to this file");
+  verify->add_flag("--quiet", ver.quiet, "no progress output");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (!parse_duration(duration, in.duration_s)) {
+  if (ingest->parsed() && !parse_duration(duration, in.duration_s)) {
     std::fprintf(stderr, "parley-bench: --duration must look like 30s, 500ms or 2m\n");
     return 2;
   }
-  if (in.duplicates < 0 || in.duplicates > 1 || in.connections == 0) {
+  if (ingest->parsed() && (in.duplicates < 0 || in.duplicates > 1 || in.connections == 0)) {
     std::fprintf(stderr, "parley-bench: --duplicates must be in 0..1 and --connections at least 1\n");
     return 2;
   }
+  if (verify->parsed()) return parley::bench::run_verify(ver);
   if (ingest->parsed()) return parley::bench::run_ingest(in);
   return 2;
 }

@@ -1,6 +1,8 @@
 // parley-bench ingest against the real parleyd: a short run whose every acknowledged
-// webhook must be stored exactly once (the check `verify` will automate).
+// webhook must be stored exactly once, checked directly and by `parley-bench verify`.
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "support/parley_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -35,6 +37,21 @@ TEST_F(BenchIngest, ATwoSecondRunIsStoredExactlyOnce) {
   for (const auto& c : all_conversations(key)) stored += num(c, "message_count");
   EXPECT_EQ(stored, ok - duplicates);
   EXPECT_LE(all_conversations(key).size(), 50u);
+
+  // parley-bench verify proves the same through the tenant API, and catches a loss.
+  child_process verify(PARLEY_BENCH_PATH,
+                       {"verify", "--target", "http://" + public_addr(), "--run", json_path, "--api-key", key}, {},
+                       work.sub("verify.log"));
+  EXPECT_EQ(verify.wait_exit(120'000), 0) << read_file(work.sub("verify.log"));
+  std::string tampered = read_file(json_path);
+  auto at = tampered.find("\"acknowledged\":[");
+  ASSERT_NE(at, std::string::npos);
+  tampered.insert(at + 16, "\"wamid.never.stored\",");
+  std::ofstream(work.sub("tampered.json")) << tampered;
+  child_process lost(PARLEY_BENCH_PATH,
+                     {"verify", "--target", "http://" + public_addr(), "--run", work.sub("tampered.json"), "--api-key", key},
+                     {}, work.sub("lost.log"));
+  EXPECT_EQ(lost.wait_exit(120'000), 1) << read_file(work.sub("lost.log"));
 }
 
 }  // namespace
