@@ -24,6 +24,7 @@ using http::request;
 using http::responder;
 using http::response;
 using request_ptr = std::shared_ptr<const request>;
+using directory_key = actors::directory::key_ptr;
 using storage::family;
 
 constexpr std::int64_t max_wait_seconds = 30;
@@ -35,15 +36,40 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
   return v;
 }
 
+// The request's API key when it is valid and has `scope`; otherwise answers 401/403
+// itself and returns null.
+directory_key authorize(const services& svc, const request& req, const responder& reply, std::uint8_t scope) {
+  auto token = bearer_token(req);
+  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
+  if (!key) {
+    reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
+    return nullptr;
+  }
+  if ((key->scopes & scope) == 0) {
+    reply.send(response::error(403, "forbidden",
+                               scope == actors::scope_read ? "this API key lacks the read scope"
+                                                           : "this API key lacks the send scope"));
+    return nullptr;
+  }
+  return key;
+}
+
+// The body as JSON; answers 400 invalid_json itself and returns nullopt when it is not.
+std::optional<boost::json::value> parse_body(const request& req, const responder& reply) {
+  boost::system::error_code ec;
+  auto body = boost::json::parse(req.body, ec);
+  if (ec) {
+    reply.send(response::error(400, "invalid_json", "the body is not valid JSON"));
+    return std::nullopt;
+  }
+  return body;
+}
+
 // Authenticates the API key and runs `work(tenant)` on the blocking pool.
 http::handler reader(const services& svc, std::function<void(const services&, const std::string&, request_ptr, responder)> work) {
   return [&svc, work = std::move(work)](request_ptr req, responder reply) {
-    auto token = bearer_token(*req);
-    auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
-    if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
-    if ((key->scopes & actors::scope_read) == 0) {
-      return reply.send(response::error(403, "forbidden", "this API key lacks the read scope"));
-    }
+    auto key = authorize(svc, *req, reply, actors::scope_read);
+    if (!key) return;
     auto submitted = svc.readers->submit([&svc, work, tenant = key->tenant, req, reply] { work(svc, tenant, req, reply); });
     if (!submitted) reply.send(error_response(submitted.err()));
   };
@@ -274,16 +300,11 @@ void get_events(const services& svc, const std::string& tenant, request_ptr req,
 
 // POST /v1/contacts/{id}/merge {"other_contact_id"}: scope send (it changes data).
 void merge_contacts(const services& svc, request_ptr req, responder reply) {
-  auto token = bearer_token(*req);
-  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
-  if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
-  if ((key->scopes & actors::scope_send) == 0) {
-    return reply.send(response::error(403, "forbidden", "this API key lacks the send scope"));
-  }
-  boost::system::error_code ec;
-  auto body = boost::json::parse(req->body, ec);
-  if (ec) return reply.send(response::error(400, "invalid_json", "the body is not valid JSON"));
-  const auto* obj = body.if_object();
+  auto key = authorize(svc, *req, reply, actors::scope_send);
+  if (!key) return;
+  auto body = parse_body(*req, reply);
+  if (!body) return;
+  const auto* obj = body->if_object();
   const auto* other = obj ? obj->if_contains("other_contact_id") : nullptr;
   if (other == nullptr || !other->is_string()) return reply.send(invalid_field("other_contact_id", "required string"));
   std::string contact(req->param("id"));
@@ -322,16 +343,11 @@ void merge_contacts(const services& svc, request_ptr req, responder reply) {
 
 // PUT /v1/contacts/{id}/consent {"channel_id","opted_in"}: scope send.
 void put_consent(const services& svc, request_ptr req, responder reply) {
-  auto token = bearer_token(*req);
-  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
-  if (!key) return reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
-  if ((key->scopes & actors::scope_send) == 0) {
-    return reply.send(response::error(403, "forbidden", "this API key lacks the send scope"));
-  }
-  boost::system::error_code ec;
-  auto body = boost::json::parse(req->body, ec);
-  if (ec) return reply.send(response::error(400, "invalid_json", "the body is not valid JSON"));
-  const auto* obj = body.if_object();
+  auto key = authorize(svc, *req, reply, actors::scope_send);
+  if (!key) return;
+  auto body = parse_body(*req, reply);
+  if (!body) return;
+  const auto* obj = body->if_object();
   const auto* channel_id = obj ? obj->if_contains("channel_id") : nullptr;
   const auto* opted_in = obj ? obj->if_contains("opted_in") : nullptr;
   if (channel_id == nullptr || !channel_id->is_string()) return reply.send(invalid_field("channel_id", "required string"));
