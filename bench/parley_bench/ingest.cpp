@@ -22,6 +22,7 @@
 #include "payloads.hpp"
 #include "histogram.hpp"
 #include "http_client.hpp"
+#include "pacer.hpp"
 
 namespace parley::bench {
 namespace {
@@ -92,9 +93,12 @@ struct shared_run {
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(asio::io_context& io, shared_run& run, std::size_t index)
-      : run_(run), stream_(asio::make_strand(io)), timer_(stream_.get_executor()), index_(index), rng_(run.o->seed * 7919 + index) {
-    if (run.o->rate > 0) interval_ = std::chrono::duration<double>(static_cast<double>(run.o->connections) / run.o->rate);
-  }
+      : run_(run),
+        stream_(asio::make_strand(io)),
+        timer_(stream_.get_executor()),
+        index_(index),
+        rng_(run.o->seed * 7919 + index),
+        pacer_(run.o->rate, run.o->connections, index) {}
 
   void start(const tcp::resolver::results_type& endpoints) {
     stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
@@ -102,14 +106,7 @@ class connection : public std::enable_shared_from_this<connection> {
         ++self->run_.errors;
         return;
       }
-      // Fixed rate: stagger the connections across one interval, or they would all fire
-      // together and turn a steady rate into bursts (and measure the bursts' queueing).
-      self->intended_ = clock_type::now();
-      if (self->interval_.count() > 0) {
-        self->intended_ += std::chrono::duration_cast<clock_type::duration>(
-            self->interval_ * (static_cast<double>(self->index_) / static_cast<double>(self->run_.o->connections)));
-      }
-      self->next();
+      self->schedule(self->pacer_.start(clock_type::now()));
     });
   }
 
@@ -122,17 +119,13 @@ class connection : public std::enable_shared_from_this<connection> {
     return true;
   }
 
-  void next() {
+  // Sends the next request at its slot (see pacer.hpp), if the run has budget left.
+  void schedule(clock_type::time_point due) {
     if (!budget_left()) return;
-    if (interval_.count() > 0) {
-      intended_ += std::chrono::duration_cast<clock_type::duration>(interval_);
-      if (intended_ > clock_type::now()) {
-        timer_.expires_at(intended_);
-        timer_.async_wait([self = shared_from_this()](beast::error_code) { self->send(); });
-        return;
-      }
-    } else {
-      intended_ = clock_type::now();
+    if (due > clock_type::now()) {
+      timer_.expires_at(due);
+      timer_.async_wait([self = shared_from_this()](beast::error_code) { self->send(); });
+      return;
     }
     send();
   }
@@ -176,7 +169,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void done(int status) {
     // Latency from the intended send time: a fixed-rate run charges stalls to the
     // requests that waited behind them (no coordinated omission).
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - intended_).count();
+    auto now = clock_type::now();
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - pacer_.intended()).count();
     {
       std::lock_guard lock(run_.mutex);
       run_.latency.record(static_cast<std::uint64_t>(micros));
@@ -186,7 +180,7 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     if (status == 200) ++run_.ok;
     else ++run_.errors;
-    next();
+    schedule(pacer_.next(now));
   }
 
   void fail() {
@@ -202,8 +196,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer timer_;
   std::size_t index_;
   std::mt19937_64 rng_;
-  std::chrono::duration<double> interval_{0};
-  clock_type::time_point intended_;
+  pacer pacer_;
   std::uint64_t counter_ = 0;
   std::string current_id_;  ///< provider id of the request in flight
   std::vector<std::uint64_t> sent_;
