@@ -15,3 +15,10 @@ add_executable(parley-bench parley_bench/main.cpp parley_bench/ingest.cpp parley
 target_link_libraries(parley-bench PRIVATE Boost::headers Boost::json OpenSSL::Crypto CLI11::CLI11 Threads::Threads)
 target_compile_definitions(parley-bench PRIVATE BOOST_ASIO_NO_DEPRECATED)
 parley_project_target(parley-bench)
+
+# The engine's hot-path stages not covered above: HTTP parse, record encode, JSON render,
+# actor hops.
+add_executable(parley_engine_bench engine/hot_path_bench.cpp)
+target_link_libraries(parley_engine_bench PRIVATE parley_http parley_actors benchmark::benchmark benchmark::benchmark_main Threads::Threads)
+target_include_directories(parley_engine_bench PRIVATE ${PROJECT_SOURCE_DIR})
+parley_project_target(parley_engine_bench)
