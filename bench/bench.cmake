@@ -22,3 +22,9 @@ add_executable(parley_engine_bench engine/hot_path_bench.cpp)
 target_link_libraries(parley_engine_bench PRIVATE parley_http parley_actors benchmark::benchmark benchmark::benchmark_main Threads::Threads)
 target_include_directories(parley_engine_bench PRIVATE ${PROJECT_SOURCE_DIR})
 parley_project_target(parley_engine_bench)
+
+# The JetStream peer of bench/compare.sh: publish-with-ack over the NATS protocol.
+add_executable(parley-jetstream-pub peers/jetstream_pub.cpp parley_bench/histogram.cpp)
+target_link_libraries(parley-jetstream-pub PRIVATE Boost::headers CLI11::CLI11 Threads::Threads)
+target_include_directories(parley-jetstream-pub PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+parley_project_target(parley-jetstream-pub)
