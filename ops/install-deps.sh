@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Parley builds and tests with. Safe to run repeatedly:
-# it only calls apt-get when something is missing. Needs root (or sudo).
+# it only calls apt-get when something is missing. Needs root (or sudo). Arguments name
+# extra packages to install along with them.
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,8 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   curl
 )
+# Extra packages a caller needs too (bench/compare.sh: nginx, wrk, redis-server, ...).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

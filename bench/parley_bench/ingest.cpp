@@ -101,6 +101,7 @@ class connection : public std::enable_shared_from_this<connection> {
         pacer_(run.o->rate, run.o->connections, index) {}
 
   void start(const tcp::resolver::results_type& endpoints) {
+    endpoints_ = endpoints;
     stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
       if (ec) {
         ++self->run_.errors;
@@ -180,7 +181,18 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     if (status == 200) ++run_.ok;
     else ++run_.errors;
-    schedule(pacer_.next(now));
+    auto due = pacer_.next(now);
+    if (res_.keep_alive()) return schedule(due);
+    // The server closes this connection after its answer (nginx does after
+    // `keepalive_requests`): open a new one, as an HTTP client must, and go on.
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    stream_.async_connect(endpoints_, [self = shared_from_this(), due](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return self->fail();
+      self->buffer_.clear();
+      self->schedule(due);
+    });
   }
 
   void fail() {
@@ -197,6 +209,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t index_;
   std::mt19937_64 rng_;
   pacer pacer_;
+  tcp::resolver::results_type endpoints_;
   std::uint64_t counter_ = 0;
   std::string current_id_;  ///< provider id of the request in flight
   std::vector<std::uint64_t> sent_;
