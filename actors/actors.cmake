@@ -7,6 +7,7 @@ add_library(parley_actors STATIC
   registry/registry_actor.cpp
   tenant/tenant_actor.cpp
   conversation/conversation_actor.cpp
+  delivery/delivery_actor.cpp
   common/blocking_pool.cpp
   common/feed_notifier.cpp
   common/views.cpp)

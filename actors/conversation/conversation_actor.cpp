@@ -104,8 +104,10 @@ void add_state_ops(conversation_state_holder& st, storage::write_group& g) {
 
 // Hands a group to the storage writer; the completion answers the webhook's ack part,
 // wakes feed readers and reports back to this actor.
+// `then`, when set, also sees the outcome (on the writer thread, before this actor hears of it).
 void submit(self_ptr self, storage::write_group group, std::vector<storage::sequenced_op> sequenced,
-            std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids, bool carries_identity) {
+            std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids, bool carries_identity,
+            std::function<void(const storage::commit_outcome&)> then = {}) {
   auto& st = self->state;
   ++st.in_flight;
   auto me = caf::actor_cast<conversation_actor>(self);
@@ -114,7 +116,7 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
   job.group = std::move(group);
   job.sequenced = std::move(sequenced);
   job.done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids),
-              carries_identity](storage::commit_outcome outcome) mutable {
+              carries_identity, then = std::move(then)](storage::commit_outcome outcome) mutable {
     // Release the claims of this group's messages; copies that waited get this outcome.
     for (const auto& key : provider_ids) ctx->inflight->release(key, outcome.code);
     if (ack) ack->complete(outcome.code);
@@ -123,6 +125,8 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
     if (top > 0 && outcome.code == errc::ok) ctx->dir->feeds().notify(ctx->tenant, top);
     conversation_committed c;
     c.code = outcome.code;
+    c.refused_send = then && outcome.code != errc::ok;
+    if (then) then(outcome);
     c.skipped = outcome.skipped.size();
     c.carried_identity = carries_identity;
     if (outcome.code == errc::ok) {
@@ -276,6 +280,196 @@ void on_status(self_ptr self, conversation_status& s) {
   submit(self, std::move(group), std::move(events), std::move(s.ack), {}, carries_identity);
 }
 
+// The kind-specific part of a stored outbound message (what GET /v1/messages shows
+// beside `text`).
+std::string outbound_details(const outbound_payload& p) {
+  std::string out;
+  json_writer w(out);
+  w.begin_object();
+  switch (p.kind) {
+    case message_kind::template_message:
+      w.key("template").begin_object().field("name", p.template_name).field("language", p.template_language).end_object();
+      break;
+    case message_kind::image:
+    case message_kind::document:
+      w.key("media").begin_object().field("url", p.media_url);
+      if (!p.filename.empty()) w.field("filename", p.filename);
+      w.end_object();
+      break;
+    case message_kind::email:
+      w.key("email").begin_object().field("subject", p.email_subject).end_object();
+      break;
+    default:
+      break;
+  }
+  w.end_object();
+  return out;
+}
+
+void refuse(const send_request& req, send_refusal why) {
+  send_answer a;
+  a.refusal = why;
+  req.done(std::move(a));
+}
+
+// An outbound message: window and consent are judged here, where this customer's inbound
+// messages update them, so a send can never race the message that opened the window.
+// Accepted means durable: message (queued) + outbox job + idempotency record + event, one
+// group; the delivery actor gets the job once that group has committed.
+void on_send(self_ptr self, conversation_send& s) {
+  auto& st = self->state;
+  ++st.received;
+  arm_idle_timer(self);
+  auto& req = s.req;
+  const auto& ch = *req.channel;
+  const auto& tenant = st.ctx->tenant;
+  std::int64_t now = st.ctx->time->now_ms();
+
+  const auto* chs = st.state.find_channel(ch.id);
+  if (chs != nullptr && chs->consent == storage::consent_state::opted_out) return refuse(req, send_refusal::opted_out);
+  bool free_form = req.payload.kind != message_kind::template_message;
+  if (free_form && has_service_window(ch.type) && (chs == nullptr || chs->window_expires_ms <= now)) {
+    return refuse(req, send_refusal::window_closed);
+  }
+  bool known_identity = std::any_of(st.state.identities.begin(), st.state.identities.end(), [&](const auto& id) {
+    return id.channel_id == s.identity.channel_id && id.external_id == s.identity.external_id;
+  });
+  if (!known_identity) st.state.identities.push_back(s.identity);
+  for (auto& op : s.identity_ops) st.pending_identity_ops.push_back(std::move(op));
+  st.state.channel(ch.id, ch.type);  // the conversation now has this channel
+
+  storage::message_record rec;
+  rec.seq = ++st.state.last_seq;
+  rec.id = storage::message_id_for(st.state.contact_id, rec.seq);
+  rec.channel_id = ch.id;
+  rec.channel = ch.type;
+  rec.outbound = true;
+  rec.kind = req.payload.kind;
+  if (req.payload.kind != message_kind::template_message) rec.text = req.payload.text;
+  rec.details_json = outbound_details(req.payload);
+  rec.external_id = req.payload.to;
+  rec.status = delivery_status::queued;
+  rec.status_history.push_back(storage::status_entry{delivery_status::queued, now});
+  rec.created_at_ms = now;
+  rec.reply_to = req.payload.reply_to_provider_id;
+
+  storage::delivery_job job;
+  job.tenant = tenant;
+  job.channel_id = ch.id;
+  job.contact = st.state.contact_id;
+  job.seq = rec.seq;
+  job.bulk = req.bulk;
+  job.accepted_at_ms = now;
+  job.not_before_ms = req.not_before_ms;
+  job.expires_at_ms = req.valid_for_ms > 0 ? now + req.valid_for_ms : 0;
+  job.payload = req.payload;
+
+  storage::write_group group;
+  group.ops.push_back(storage::write_op::put(storage::family::messages,
+                                             storage::message_key(tenant, st.state.contact_id, rec.seq),
+                                             storage::encode(rec), true));
+  group.ops.push_back(storage::write_op::put(storage::family::outbox,
+                                             storage::outbox_key(tenant, st.state.contact_id, rec.seq),
+                                             storage::encode(job), true));
+  if (!req.idempotency_key.empty()) {
+    auto key = storage::idempotency_key(tenant, req.idempotency_key);
+    group.ops.push_back(storage::write_op::put(
+        storage::family::dedup, key,
+        storage::encode(storage::idempotency_record{storage::message_ref{tenant, st.state.contact_id, rec.seq},
+                                                    req.request_digest})));
+    group.if_absent.push_back(storage::guard{storage::family::dedup, key, 0, 0});  // the whole group
+  }
+  std::vector<storage::sequenced_op> events{storage::sequenced_op{
+      storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
+                             render_event_ref("message.status", now, st.state.contact_id, rec.seq, "queued"))}};
+  ++st.state.message_count;
+  st.state.last_message_at_ms = std::max(st.state.last_message_at_ms, now);
+  remember_record(st, rec);
+  add_state_ops(st, group);
+
+  send_answer accepted;
+  accepted.message_id = rec.id;
+  accepted.conversation_id = storage::conversation_id_for(st.state.contact_id);
+  auto then = [done = std::move(req.done), accepted, job = std::move(job), ctx = st.ctx,
+               digest = req.request_digest](const storage::commit_outcome& outcome) mutable {
+    if (outcome.code == errc::ok) {
+      done(accepted);
+      if (ctx->deliver) ctx->deliver(std::move(job));
+      return;
+    }
+    if (outcome.code == errc::duplicate) {
+      // The key was taken by a request the tenant had not seen in flight (a race across a
+      // restart): answer as a replay of that one, or as a conflict.
+      auto stored = storage::decode_idempotency_record(outcome.existing);
+      send_answer a;
+      if (!stored || stored->request_digest != digest) {
+        a.refusal = send_refusal::idempotency_conflict;
+      } else {
+        a.replayed = true;
+        a.message_id = storage::message_id_for(stored->ref.contact, stored->ref.seq);
+        a.conversation_id = storage::conversation_id_for(stored->ref.contact);
+      }
+      done(std::move(a));
+      return;
+    }
+    done(make_error(outcome.code, "the message could not be stored"));
+  };
+  submit(self, std::move(group), std::move(events), nullptr, {}, !st.pending_identity_ops.empty(), std::move(then));
+}
+
+// The end of a delivery: the provider took the message (sent, with its id, which later
+// statuses carry) or it failed for good. Either way the outbox job is done.
+void on_send_result(self_ptr self, conversation_send_result& r) {
+  auto& st = self->state;
+  ++st.received;
+  arm_idle_timer(self);
+  auto it = st.recent_records.find(r.current.seq);
+  storage::message_record rec = it != st.recent_records.end() ? it->second : std::move(r.current);
+  const auto& outcome = r.result.outcome;
+  const auto& job = r.result.job;
+  const auto& tenant = st.ctx->tenant;
+  std::int64_t now = st.ctx->time->now_ms();
+  std::int64_t at = r.result.at_ms > 0 ? r.result.at_ms : now;
+
+  storage::write_group group;
+  bool accepted = outcome.result == send_outcome::kind::accepted;
+  auto next = accepted ? delivery_status::sent : delivery_status::failed;
+  bool changed = false;
+  if (accepted) {
+    rec.provider_message_id = outcome.provider_message_id;
+    rec.provider_ts_ms = at;
+    changed = true;
+    group.ops.push_back(storage::write_op::put(
+        storage::family::dedup, storage::dedup_key(job.channel_id, outcome.provider_message_id),
+        storage::encode(storage::message_ref{tenant, st.state.contact_id, rec.seq})));
+  }
+  if (status_may_advance(rec.status, next)) {
+    rec.status = next;
+    rec.status_history.push_back(storage::status_entry{next, at});
+    if (!accepted) {
+      rec.error_code = outcome.error_code;
+      rec.error_message = outcome.error_message;
+    }
+    changed = true;
+  }
+  if (changed) {
+    group.ops.push_back(storage::write_op::put(storage::family::messages,
+                                               storage::message_key(tenant, st.state.contact_id, rec.seq),
+                                               storage::encode(rec), true));
+  }
+  group.ops.push_back(storage::write_op::remove(storage::family::outbox,
+                                                storage::outbox_key(tenant, st.state.contact_id, rec.seq)));
+  std::vector<storage::sequenced_op> events;
+  if (changed) {
+    events.push_back(storage::sequenced_op{storage::write_op::put(
+        storage::family::events, storage::event_prefix(tenant),
+        render_event_ref("message.status", now, st.state.contact_id, rec.seq, to_string(rec.status)))});
+  }
+  remember_record(st, rec);
+  add_state_ops(st, group);
+  submit(self, std::move(group), std::move(events), nullptr, {}, !st.pending_identity_ops.empty());
+}
+
 void on_consent(self_ptr self, consent_request& req) {
   auto& st = self->state;
   ++st.received;
@@ -318,6 +512,7 @@ void on_committed(self_ptr self, conversation_committed& c) {
     for (auto& w : st.quiesce_waiters) w();
     st.quiesce_waiters.clear();
   }
+  if (c.refused_send && st.state.message_count > 0) --st.state.message_count;  // its seq stays unused
   if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
   if (c.carried_identity) st.pending_identity_ops.clear();
   for (auto& id : c.stored_provider_ids) remember_id(st, std::move(id));
@@ -356,6 +551,8 @@ conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shar
       [self](inbound_atom, conversation_inbound& in) { on_inbound(self, in); },
       [self](consent_atom, consent_request& req) { on_consent(self, req); },
       [self](pstatus_atom, conversation_status& s) { on_status(self, s); },
+      [self](send_atom, conversation_send& s) { on_send(self, s); },
+      [self](result_atom, conversation_send_result& r) { on_send_result(self, r); },
       [self](committed_atom, conversation_committed& c) { on_committed(self, c); },
       [self](quiesce_atom, quiesce_request& q) {
         if (self->state.in_flight == 0) q.done();

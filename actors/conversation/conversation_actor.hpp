@@ -43,9 +43,25 @@ struct conversation_status {
   std::shared_ptr<ack_tracker> ack;
 };
 
+/// An outbound message for this contact, resolved by the tenant: `req.payload.to` is the
+/// recipient's id on the channel. `done` answers the API (wrapped by the tenant).
+struct conversation_send {
+  send_request req;
+  storage::identity_entry identity;             ///< the recipient's identity on the channel
+  std::vector<storage::write_op> identity_ops;  ///< identity / link records to persist
+};
+
+/// The final result of delivering one of this conversation's messages, with the record
+/// as the tenant read it (the conversation may hold a newer version).
+struct conversation_send_result {
+  send_result result;
+  storage::message_record current;
+};
+
 /// What a commit did, sent back by the writer's completion.
 struct conversation_committed {
   errc code = errc::ok;
+  bool refused_send = false;          ///< a send that was not stored (key taken, or storage failed)
   std::size_t skipped = 0;            ///< duplicate messages the writer skipped
   bool carried_identity = false;
   std::vector<std::string> stored_provider_ids;
@@ -61,6 +77,8 @@ using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, convers
                                             caf::reacts_to<consent_atom, consent_request>,
                                             caf::reacts_to<quiesce_atom, quiesce_request>,
                                             caf::reacts_to<pstatus_atom, conversation_status>,
+                                            caf::reacts_to<send_atom, conversation_send>,
+                                            caf::reacts_to<result_atom, conversation_send_result>,
                                             caf::reacts_to<committed_atom, conversation_committed>,
                                             caf::reacts_to<idle_atom, std::uint64_t>,
                                             caf::reacts_to<retire_atom>>;
@@ -75,5 +93,7 @@ using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, convers
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_inbound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_send)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_send_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::conversation_committed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::quiesce_request)

@@ -6,6 +6,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <deque>
 #include <chrono>
 #include <future>
 #include <unordered_map>
@@ -25,8 +27,36 @@ struct active_conversation {
   std::uint64_t sent = 0;  ///< messages routed to it; compared with its count on retire
 };
 
+// A send whose idempotency key is in flight: repeats of it wait for its answer.
+struct pending_key {
+  std::string digest;
+  std::vector<std::function<void(result<send_answer>)>> waiters;
+};
+
+// A status that arrived before the send result that tells which message it is about
+// (the provider answered our send and posted a status before the delivery actor's result
+// reached us). Held, with its webhook's answer, until the result arrives or it expires.
+struct parked_status {
+  std::shared_ptr<const channel_info> channel;
+  inbound_status status;
+  std::shared_ptr<ack_tracker> ack;
+};
+
+constexpr std::int64_t park_ms = 5'000;
+constexpr std::size_t recent_sent_limit = 65'536;
+
 struct tenant_state {
   std::shared_ptr<const tenant_context> ctx;
+  std::unordered_map<std::string, pending_key> pending_keys;
+  double send_tokens = 0;
+  std::int64_t send_refill_ms = 0;
+  std::string quota_month;
+  std::uint64_t month_outbound = 0;  ///< accepted sends this month (as stored in usage)
+  std::uint64_t quota_in_flight = 0;  ///< sends routed and not yet answered
+  std::unordered_map<std::string, std::int64_t> sends_in_flight;  ///< channel -> accepted, no result yet
+  std::unordered_map<std::string, storage::message_ref> recent_sent;  ///< channel|provider id -> message
+  std::deque<std::string> recent_sent_order;
+  std::unordered_map<std::string, std::vector<parked_status>> parked;  ///< channel|provider id -> statuses
   std::unordered_map<std::string, active_conversation> active;
   std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
   std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
@@ -176,15 +206,28 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
   for (const auto& s : job.webhook->statuses) {
     if (s.watermark_ms == 0) {
       // A status about one message: find it by the provider's id on this channel.
-      auto ref_rec = db.get(storage::family::dedup, storage::dedup_key(ch.id, s.provider_message_id));
-      if (!ref_rec) {
-        if (ref_rec.code() != errc::not_found) {
-          job.ack->add();
-          job.ack->complete(ref_rec.code());
+      std::string sent_key = ch.id + "|" + s.provider_message_id;
+      std::optional<storage::message_ref> ref;
+      if (auto hit = st.recent_sent.find(sent_key); hit != st.recent_sent.end()) {
+        ref = hit->second;
+      } else {
+        auto ref_rec = db.get(storage::family::dedup, storage::dedup_key(ch.id, s.provider_message_id));
+        if (!ref_rec) {
+          if (ref_rec.code() != errc::not_found) {
+            job.ack->add();
+            job.ack->complete(ref_rec.code());
+          } else if (st.sends_in_flight[ch.id] > 0) {
+            // Maybe about a send whose result is still on its way: hold it (and its
+            // webhook's answer) until the result comes or park_ms pass.
+            job.ack->add();
+            bool first = !st.parked.contains(sent_key);
+            st.parked[sent_key].push_back(parked_status{job.channel, s, job.ack});
+            if (first) self->delayed_send(self, std::chrono::milliseconds(park_ms), idle_atom::value, sent_key);
+          }
+          continue;  // a status for a message Parley does not know: acknowledged, ignored
         }
-        continue;  // a status for a message Parley does not know: acknowledged, ignored
+        ref = storage::decode_message_ref(ref_rec->body);
       }
-      auto ref = storage::decode_message_ref(ref_rec->body);
       if (!ref || ref->tenant != st.ctx->tenant) continue;
       auto msg_rec = db.get(storage::family::messages, storage::message_key(ref->tenant, ref->contact, ref->seq));
       if (!msg_rec) continue;  // expired or erased meanwhile
@@ -205,7 +248,10 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
     }
     for (const auto& r : *page) {
       auto m = storage::decode_message(r.body);
-      if (!m || !m->outbound || m->channel_id != ch.id || m->provider_ts_ms > s.watermark_ms) continue;
+      if (!m || !m->outbound || m->channel_id != ch.id || m->provider_message_id.empty() ||
+          m->provider_ts_ms > s.watermark_ms) {
+        continue;  // not this channel's, not yet sent, or sent after the watermark
+      }
       if (!status_may_advance(m->status, s.status)) continue;
       inbound_status one = s;
       one.provider_message_id = m->provider_message_id;
@@ -410,6 +456,261 @@ void on_retire(self_ptr self, const std::string& contact, std::uint64_t handled)
   --active_conversation_count;
 }
 
+// ---- outbound ---------------------------------------------------------------------------
+
+void answer(std::function<void(result<send_answer>)>& done, send_refusal why, std::int64_t retry_after_s = 0) {
+  send_answer a;
+  a.refusal = why;
+  a.retry_after_s = retry_after_s;
+  done(std::move(a));
+}
+
+// The tenant's send_requests_per_second as a token bucket (a burst of one second's worth).
+bool take_send_token(tenant_state& st, std::uint32_t per_second, std::int64_t& retry_after_s) {
+  std::int64_t now = st.ctx->time->now_ms();
+  double rate = per_second;
+  if (st.send_refill_ms == 0) st.send_tokens = rate;
+  st.send_tokens = std::min(rate, st.send_tokens + static_cast<double>(now - st.send_refill_ms) * rate / 1000.0);
+  st.send_refill_ms = now;
+  if (st.send_tokens >= 1) {
+    st.send_tokens -= 1;
+    return true;
+  }
+  retry_after_s = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((1 - st.send_tokens) / rate)));
+  return false;
+}
+
+// This month's accepted sends, loaded from the usage record when the month changes.
+result<std::uint64_t> month_outbound(tenant_state& st) {
+  auto month = storage::utc_month(st.ctx->time->now_ms());
+  if (month != st.quota_month) {
+    auto stored = st.ctx->db->get(storage::family::meta, storage::usage_key(st.ctx->tenant, month, "outbound"));
+    if (!stored && stored.code() != errc::not_found) return std::move(stored).err();
+    st.month_outbound = stored ? std::strtoull(stored->body.c_str(), nullptr, 10) : 0;
+    st.quota_month = month;
+  }
+  return st.month_outbound;
+}
+
+// The message an idempotency key created, as a replay answer (with its current status).
+result<send_answer> replay(tenant_state& st, const storage::idempotency_record& stored) {
+  send_answer a;
+  a.replayed = true;
+  a.message_id = storage::message_id_for(stored.ref.contact, stored.ref.seq);
+  a.conversation_id = storage::conversation_id_for(stored.ref.contact);
+  auto rec = st.ctx->db->get(storage::family::messages, storage::message_key(st.ctx->tenant, stored.ref.contact, stored.ref.seq));
+  if (rec) {
+    if (auto m = storage::decode_message(rec->body)) a.status = m->status;
+  } else if (rec.code() != errc::not_found) {
+    return std::move(rec).err();
+  }
+  return a;
+}
+
+// The recipient's id on the channel as providers write it: WhatsApp wa_id digits (no
+// "+"), email addresses lowercased, others as given.
+std::string normalize_recipient(channel_type type, std::string to) {
+  if (type == channel_type::whatsapp) {
+    std::string digits;
+    for (char c : to) {
+      if (c >= '0' && c <= '9') digits += c;
+    }
+    return digits;
+  }
+  if (type == channel_type::email) {
+    for (auto& c : to) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return to;
+}
+
+void on_send(self_ptr self, send_request& req) {
+  auto& st = self->state;
+  const auto& ch = *req.channel;
+  auto info = st.ctx->dir->tenant(st.ctx->tenant);
+  if (info && info->limits.send_requests_per_second > 0) {
+    std::int64_t retry_after = 0;
+    if (!take_send_token(st, info->limits.send_requests_per_second, retry_after)) {
+      return answer(req.done, send_refusal::rate_limited, retry_after);
+    }
+  }
+  if (info && info->limits.monthly_outbound_quota > 0) {
+    auto used = month_outbound(st);
+    if (!used) return req.done(std::move(used).err());
+    if (*used + st.quota_in_flight >= info->limits.monthly_outbound_quota) {
+      return answer(req.done, send_refusal::quota_exceeded);
+    }
+  }
+  if (!req.idempotency_key.empty()) {
+    if (auto it = st.pending_keys.find(req.idempotency_key); it != st.pending_keys.end()) {
+      if (it->second.digest != req.request_digest) return answer(req.done, send_refusal::idempotency_conflict);
+      it->second.waiters.push_back(std::move(req.done));  // answered with the first one's outcome
+      return;
+    }
+    auto stored = st.ctx->db->get(storage::family::dedup, storage::idempotency_key(st.ctx->tenant, req.idempotency_key));
+    if (stored) {
+      auto record = storage::decode_idempotency_record(stored->body);
+      if (!record || record->request_digest != req.request_digest) {
+        return answer(req.done, send_refusal::idempotency_conflict);
+      }
+      return req.done(replay(st, *record));
+    }
+    if (stored.code() != errc::not_found) return req.done(std::move(stored).err());
+  }
+
+  // Who it goes to: a known contact's identity on this channel, or the given id (a new
+  // contact when nobody has it yet).
+  std::string contact;
+  std::vector<storage::write_op> identity_ops;
+  if (!req.contact_id.empty()) {
+    auto state = load_state(*st.ctx, req.contact_id);
+    if (!state) {
+      if (state.code() == errc::not_found) return answer(req.done, send_refusal::contact_not_found);
+      return req.done(std::move(state).err());
+    }
+    const storage::identity_entry* found = nullptr;
+    for (const auto& id : state->identities) {
+      if (id.channel_id == ch.id) found = &id;
+    }
+    for (const auto& id : state->identities) {
+      if (found == nullptr && id.channel == ch.type) found = &id;
+    }
+    if (found == nullptr) return answer(req.done, send_refusal::no_identity);
+    req.payload.to = found->external_id;
+    contact = req.contact_id;
+  } else {
+    req.payload.to = normalize_recipient(ch.type, std::move(req.payload.to));
+    inbound_message probe;
+    probe.external_id = req.payload.to;
+    if (ch.type == channel_type::whatsapp) probe.phone_e164 = normalize_phone("+" + req.payload.to);
+    if (ch.type == channel_type::email) probe.email = req.payload.to;
+    auto who = resolve(st, ch, probe);
+    if (!who) return req.done(std::move(who).err());
+    if (!who->merge_other.empty()) {
+      auto merged = merge_contacts(self, who->contact, who->merge_other);
+      if (!merged) return req.done(std::move(merged).err());
+    }
+    contact = who->contact;
+    identity_ops = std::move(who->identity_ops);
+  }
+
+  auto conv = activate(self, contact);
+  if (!conv) return req.done(std::move(conv).err());
+  if (!req.idempotency_key.empty()) st.pending_keys[req.idempotency_key] = pending_key{req.request_digest, {}};
+  ++st.quota_in_flight;
+  // Every answer also comes back here: it releases the key's waiters and counts usage.
+  auto me = caf::actor_cast<tenant_actor>(self);
+  req.done = [api = std::move(req.done), me, key = req.idempotency_key, channel = ch.id](result<send_answer> r) {
+    api(r);
+    caf::anon_send(me, released_atom::value, key, channel, std::move(r));
+  };
+  conversation_send msg;
+  msg.identity = storage::identity_entry{ch.id, ch.type, req.payload.to};
+  msg.identity_ops = std::move(identity_ops);
+  msg.req = std::move(req);
+  ++st.active[contact].sent;
+  self->send(*conv, send_atom::value, std::move(msg));
+}
+
+void on_released(self_ptr self, const std::string& key, const std::string& channel_id, const result<send_answer>& r) {
+  auto& st = self->state;
+  if (st.quota_in_flight > 0) --st.quota_in_flight;
+  bool accepted = r && r->refusal == send_refusal::none && !r->replayed;
+  if (accepted) {
+    ++st.sends_in_flight[channel_id];  // its delivery result is to come
+    // Counted per month for the quota (issue: usage per day joins it with the admin API).
+    if (month_outbound(st)) {
+      ++st.month_outbound;
+      storage::write_group g;
+      g.ops.push_back(storage::write_op::put(storage::family::meta,
+                                             storage::usage_key(st.ctx->tenant, st.quota_month, "outbound"),
+                                             std::to_string(st.month_outbound)));
+      self->send(st.ctx->writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+    }
+  }
+  if (key.empty()) return;
+  auto it = st.pending_keys.find(key);
+  if (it == st.pending_keys.end()) return;
+  for (auto& waiter : it->second.waiters) {
+    if (r && r->refusal == send_refusal::none) {
+      send_answer copy = *r;
+      copy.replayed = true;
+      waiter(std::move(copy));
+    } else {
+      waiter(r);
+    }
+  }
+  st.pending_keys.erase(it);
+}
+
+void remember_sent(tenant_state& st, std::string key, storage::message_ref ref) {
+  if (st.recent_sent.size() >= recent_sent_limit) {
+    st.recent_sent.erase(st.recent_sent_order.front());
+    st.recent_sent_order.pop_front();
+  }
+  if (st.recent_sent.emplace(key, std::move(ref)).second) st.recent_sent_order.push_back(std::move(key));
+}
+
+void on_send_result(self_ptr self, send_result& r) {
+  auto& st = self->state;
+  const auto& job = r.job;
+  if (auto it = st.sends_in_flight.find(job.channel_id); it != st.sends_in_flight.end() && it->second > 0) --it->second;
+  auto stored = st.ctx->db->get(storage::family::messages, storage::message_key(st.ctx->tenant, job.contact, job.seq));
+  storage::message_record current;
+  if (stored) {
+    auto decoded = storage::decode_message(stored->body);
+    if (decoded) current = std::move(*decoded);
+  }
+  if (!stored || current.seq == 0) {
+    // The message is gone (erased, or its tenant key destroyed): only the job remains.
+    storage::write_group g;
+    g.ops.push_back(storage::write_op::remove(storage::family::outbox, storage::outbox_key(st.ctx->tenant, job.contact, job.seq)));
+    self->send(st.ctx->writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+    return;
+  }
+  auto conv = activate(self, job.contact);
+  if (!conv) return;  // the outbox keeps the job; it is sent again after a restart
+  std::string sent_key;
+  if (r.outcome.result == send_outcome::kind::accepted) {
+    sent_key = job.channel_id + "|" + r.outcome.provider_message_id;
+    remember_sent(st, sent_key, storage::message_ref{st.ctx->tenant, job.contact, job.seq});
+  }
+  ++st.active[job.contact].sent;
+  self->send(*conv, result_atom::value, conversation_send_result{r, current});
+  // Statuses that came before this result follow it to the conversation, in order.
+  if (auto it = st.parked.find(sent_key); !sent_key.empty() && it != st.parked.end()) {
+    for (auto& p : it->second) {
+      ++st.active[job.contact].sent;
+      self->send(*conv, pstatus_atom::value, conversation_status{p.channel, p.status, current, p.ack});
+    }
+    st.parked.erase(it);
+  }
+}
+
+// Parked statuses whose message never showed up: acknowledged and ignored, like any
+// status about a message Parley does not know.
+void on_park_expired(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.parked.find(key);
+  if (it == st.parked.end()) return;
+  for (auto& p : it->second) p.ack->complete(errc::ok);
+  st.parked.erase(it);
+}
+
+// Accepted messages whose delivery had not finished when the engine stopped: sent again
+// (at least once towards the provider; see docs/operations.md for the window).
+void resume_outbox(self_ptr self) {
+  auto& st = self->state;
+  if (!st.ctx->deliver) return;
+  auto cursor = st.ctx->db->scan(storage::family::outbox, storage::outbox_prefix(st.ctx->tenant));
+  storage::record rec;
+  while (cursor->next(rec)) {
+    auto job = storage::decode_delivery_job(rec.body);
+    if (!job) continue;
+    ++st.sends_in_flight[job->channel_id];
+    st.ctx->deliver(std::move(*job));
+  }
+}
+
 tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
   self->state.ctx = std::move(ctx);
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -420,8 +721,15 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
     self->state.active.clear();
     self->quit(msg.reason);
   });
+  resume_outbox(self);
   return {
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
+      [self](send_atom, send_request& req) { on_send(self, req); },
+      [self](result_atom, send_result& r) { on_send_result(self, r); },
+      [self](released_atom, const std::string& key, const std::string& channel_id, const result<send_answer>& r) {
+        on_released(self, key, channel_id, r);
+      },
+      [self](idle_atom, const std::string& key) { on_park_expired(self, key); },
       [self](retire_atom, const std::string& contact, std::uint64_t handled) { on_retire(self, contact, handled); },
       [self](merge_atom, merge_request& m) { m.done(merge_contacts(self, m.contact, m.other)); },
       [self](consent_atom, consent_request& req) {

@@ -18,6 +18,7 @@
 #include "parley/actors/inflight_ids.hpp"
 #include "parley/actors/model.hpp"
 #include "parley/inbound.hpp"
+#include "parley/outbound.hpp"
 #include "parley/storage/records.hpp"
 #include "storage_writer/storage_writer_actor.hpp"
 
@@ -46,6 +47,54 @@ struct tenant_context {
   std::int64_t conversation_idle_ms = 60'000;   ///< passivate a conversation idle this long
   std::size_t identity_cache_entries = 100'000; ///< bound on cached external id -> contact
   std::shared_ptr<inflight_ids> inflight = std::make_shared<inflight_ids>();  ///< per tenant
+  /// Hands an accepted (committed) outbound message to its channel's delivery actor.
+  /// Called on the storage writer's thread; must not block. Unset: nothing is delivered.
+  std::function<void(storage::delivery_job)> deliver;
+};
+
+/// Why a send was refused (API.md status and code in brackets).
+enum class send_refusal : std::uint8_t {
+  none,
+  window_closed,         ///< 422 window_closed: free-form outside the 24-hour window
+  opted_out,             ///< 422 opted_out
+  idempotency_conflict,  ///< 409: same key, different request
+  rate_limited,          ///< 429 + Retry-After: the tenant's send_requests_per_second
+  quota_exceeded,        ///< 429: the tenant's monthly_outbound_quota
+  contact_not_found,     ///< 404 not_found
+  no_identity,           ///< 422 invalid_request: the contact is not reachable on that channel
+};
+
+/// The answer to one send: accepted (202), an idempotent replay of an earlier one (200)
+/// or a refusal. Errors of storage travel as the result's error instead.
+struct send_answer {
+  send_refusal refusal = send_refusal::none;
+  bool replayed = false;
+  std::string message_id;
+  std::string conversation_id;
+  delivery_status status = delivery_status::queued;
+  std::int64_t retry_after_s = 0;  ///< for rate_limited
+};
+
+/// POST /v1/messages (one message; a batch sends one per item). `payload.to` is set, or
+/// `contact_id` names the recipient and the tenant finds their id on the channel.
+struct send_request {
+  std::shared_ptr<const channel_info> channel;
+  outbound_payload payload;
+  std::string contact_id;
+  std::string idempotency_key;
+  std::string request_digest;  ///< hex SHA-256 of the request, compared on key reuse
+  bool bulk = false;
+  std::int64_t not_before_ms = 0;
+  std::int64_t valid_for_ms = 0;  ///< 0: no expiry
+  std::function<void(result<send_answer>)> done;  ///< runs on any thread, exactly once
+};
+
+/// What came of a delivery attempt that ended the send (accepted or failed), from the
+/// delivery actor.
+struct send_result {
+  storage::delivery_job job;
+  send_outcome outcome;
+  std::int64_t at_ms = 0;
 };
 
 /// Merge contact `other` into `contact` (API: POST /v1/contacts/{id}/merge): identities
@@ -70,7 +119,11 @@ struct consent_request {
 using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
                                       caf::reacts_to<consent_atom, consent_request>,
                                       caf::reacts_to<retire_atom, std::string, std::uint64_t>,
-                                      caf::reacts_to<merge_atom, merge_request>>;
+                                      caf::reacts_to<merge_atom, merge_request>,
+                                      caf::reacts_to<send_atom, send_request>,
+                                      caf::reacts_to<result_atom, send_result>,
+                                      caf::reacts_to<released_atom, std::string, std::string, result<send_answer>>,
+                                      caf::reacts_to<idle_atom, std::string>>;
 
 /// Spawns the tenant's actor (detached).
 [[nodiscard]] tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx);
@@ -83,3 +136,6 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::inbound_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::merge_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::consent_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::send_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::send_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::result<parley::actors::send_answer>)

@@ -1,9 +1,13 @@
 #include "parley/storage/records.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <charconv>
 #include <limits>
 
 #include "parley/schemas/records_generated.h"
+#include "parley/storage/families.hpp"
 #include "parley/storage/keys.hpp"
 
 namespace parley::storage {
@@ -255,6 +259,107 @@ std::optional<message_ref> decode_message_ref(std::string_view bytes) {
   auto seq = reader.u64();
   if (!tenant || !contact || !seq) return std::nullopt;
   return message_ref{*tenant, *contact, *seq};
+}
+
+std::string outbox_key(std::string_view tenant, std::string_view contact, std::uint64_t seq) {
+  return key_builder().str(tenant).str(contact).u64(seq).take();
+}
+std::string outbox_prefix(std::string_view tenant) { return key_builder().str(tenant).take(); }
+
+std::string encode(const delivery_job& j) {
+  const auto& p = j.payload;
+  return key_builder()
+      .u8(1)  // layout version
+      .str(j.tenant)
+      .str(j.channel_id)
+      .str(j.contact)
+      .u64(j.seq)
+      .u8(j.bulk ? 1 : 0)
+      .u64(static_cast<std::uint64_t>(j.accepted_at_ms))
+      .u64(static_cast<std::uint64_t>(j.not_before_ms))
+      .u64(static_cast<std::uint64_t>(j.expires_at_ms))
+      .u8(static_cast<std::uint8_t>(p.kind))
+      .str(p.to)
+      .str(p.text)
+      .str(p.template_name)
+      .str(p.template_language)
+      .str(p.template_components_json)
+      .str(p.media_url)
+      .str(p.filename)
+      .str(p.email_subject)
+      .str(p.email_html)
+      .str(p.reply_to_provider_id)
+      .str(p.messaging_type)
+      .str(p.tag)
+      .take();
+}
+
+std::optional<delivery_job> decode_delivery_job(std::string_view bytes) {
+  key_reader r(bytes);
+  auto version = r.u8();
+  if (!version || *version != 1) return std::nullopt;
+  delivery_job j;
+  auto text = [&r](std::string& out) {
+    auto v = r.str();
+    if (!v) return false;
+    out = std::move(*v);
+    return true;
+  };
+  auto number = [&r](std::int64_t& out) {
+    auto v = r.u64();
+    if (!v) return false;
+    out = static_cast<std::int64_t>(*v);
+    return true;
+  };
+  if (!text(j.tenant) || !text(j.channel_id) || !text(j.contact)) return std::nullopt;
+  auto seq = r.u64();
+  auto bulk = r.u8();
+  if (!seq || !bulk) return std::nullopt;
+  j.seq = *seq;
+  j.bulk = *bulk != 0;
+  if (!number(j.accepted_at_ms) || !number(j.not_before_ms) || !number(j.expires_at_ms)) return std::nullopt;
+  auto kind = r.u8();
+  if (!kind || *kind > static_cast<std::uint8_t>(message_kind::unsupported)) return std::nullopt;
+  auto& p = j.payload;
+  p.kind = static_cast<message_kind>(*kind);
+  for (std::string* field : {&p.to, &p.text, &p.template_name, &p.template_language, &p.template_components_json,
+                             &p.media_url, &p.filename, &p.email_subject, &p.email_html, &p.reply_to_provider_id,
+                             &p.messaging_type, &p.tag}) {
+    if (!text(*field)) return std::nullopt;
+  }
+  return j;
+}
+
+std::string idempotency_key(std::string_view tenant, std::string_view key) {
+  return key_builder().str("idem").str(tenant).str(key).take();
+}
+std::string idempotency_prefix(std::string_view tenant) { return key_builder().str("idem").str(tenant).take(); }
+
+std::string encode(const idempotency_record& r) {
+  return key_builder().str(r.ref.tenant).str(r.ref.contact).u64(r.ref.seq).str(r.request_digest).take();
+}
+
+std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes) {
+  key_reader reader(bytes);
+  auto tenant = reader.str();
+  auto contact = reader.str();
+  auto seq = reader.u64();
+  auto digest = reader.str();
+  if (!tenant || !contact || !seq || !digest) return std::nullopt;
+  return idempotency_record{message_ref{*tenant, *contact, *seq}, *digest};
+}
+
+std::string usage_key(std::string_view tenant, std::string_view period, std::string_view counter) {
+  return key_builder().u8(static_cast<std::uint8_t>(meta_kind::usage)).str(tenant).str(period).str(counter).take();
+}
+
+std::string utc_month(std::int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+  return buf;
 }
 
 }  // namespace parley::storage

@@ -20,5 +20,10 @@ using command_atom = caf::atom_constant<caf::atom("command")>;
 using quiesce_atom = caf::atom_constant<caf::atom("quiesce")>;
 using merge_atom = caf::atom_constant<caf::atom("merge")>;
 using consent_atom = caf::atom_constant<caf::atom("consent")>;
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using result_atom = caf::atom_constant<caf::atom("sendres")>;
+using released_atom = caf::atom_constant<caf::atom("released")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 }  // namespace parley::actors

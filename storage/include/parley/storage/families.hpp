@@ -35,6 +35,7 @@ enum class meta_kind : std::uint8_t {
   audit = 5,       ///< time, seq -> audit entry
   master_check = 6,///< a value sealed under the master key: proves the key matches
   sequence_hwm = 7,///< family byte, sequence prefix -> highest number handed out
+  usage = 8,       ///< tenant, period ("2026-11" or "2026-11-23"), counter -> decimal count
 };
 
 /// RocksDB column family name ("messages", ...).

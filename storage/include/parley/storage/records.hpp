@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parley/inbound.hpp"
+#include "parley/outbound.hpp"
 #include "parley/result.hpp"
 
 namespace parley::storage {
@@ -118,5 +119,44 @@ struct message_ref {
 };
 [[nodiscard]] std::string encode(const message_ref& r);
 [[nodiscard]] std::optional<message_ref> decode_message_ref(std::string_view bytes);
+
+// ---- outbound ---------------------------------------------------------------------------
+
+/// outbox: tenant, contact, seq -> delivery_job (sealed). Present from acceptance until the
+/// message reaches a final send result (accepted by the provider, or failed).
+[[nodiscard]] std::string outbox_key(std::string_view tenant, std::string_view contact, std::uint64_t seq);
+[[nodiscard]] std::string outbox_prefix(std::string_view tenant);
+
+/// What the delivery actor needs to send one accepted message, also after a restart.
+struct delivery_job {
+  std::string tenant;
+  std::string channel_id;
+  std::string contact;
+  std::uint64_t seq = 0;
+  bool bulk = false;               ///< priority "bulk"; conversational otherwise
+  std::int64_t accepted_at_ms = 0;
+  std::int64_t not_before_ms = 0;  ///< send_at; 0 = at once
+  std::int64_t expires_at_ms = 0;  ///< accepted_at + valid_for_seconds; 0 = never
+  outbound_payload payload;
+};
+[[nodiscard]] std::string encode(const delivery_job& j);
+[[nodiscard]] std::optional<delivery_job> decode_delivery_job(std::string_view bytes);
+
+/// dedup: "idem", tenant, idempotency key -> idempotency_record. Kept for the dedup window.
+[[nodiscard]] std::string idempotency_key(std::string_view tenant, std::string_view key);
+[[nodiscard]] std::string idempotency_prefix(std::string_view tenant);
+
+/// The message an idempotency key created and a digest of the request that created it.
+struct idempotency_record {
+  message_ref ref;
+  std::string request_digest;  ///< hex SHA-256 of the request body
+};
+[[nodiscard]] std::string encode(const idempotency_record& r);
+[[nodiscard]] std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes);
+
+/// meta: usage, tenant, period ("YYYY-MM" or "YYYY-MM-DD", UTC), counter name -> decimal count.
+[[nodiscard]] std::string usage_key(std::string_view tenant, std::string_view period, std::string_view counter);
+/// "YYYY-MM" of a UTC time.
+[[nodiscard]] std::string utc_month(std::int64_t ms);
 
 }  // namespace parley::storage

@@ -1,0 +1,92 @@
+#pragma once
+/// The delivery actor: one per channel, spawned on first use by the `delivery_hub`. It
+/// sends the channel's accepted outbound messages through the provider's API:
+/// - pacing: a token bucket of the channel's `outbound_per_second` (defaults per type),
+///   and a minimum gap per recipient where the provider limits it (Telegram 1/s);
+/// - order: conversational messages before bulk ones; one message in flight per
+///   recipient, so a customer receives their messages in the order they were accepted;
+/// - `send_at` (not before) and `valid_for_seconds` (expires, fails with "expired");
+/// - retries of transient failures with exponential backoff and jitter (first within
+///   about 1 s, doubling, at most 60 s apart), or the provider's own delay; a throttle
+///   answer also pauses the whole channel for that delay;
+/// - the final result (accepted with the provider's id, or failed) goes to the tenant
+///   actor, which has the conversation record it and drop the outbox job.
+/// Runs on the scheduler: the HTTP call is asynchronous (the transport's callback posts
+/// the outcome back as a message), and it never touches storage.
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "parley/actors/atoms.hpp"
+#include "parley/actors/model.hpp"
+#include "parley/clock.hpp"
+#include "parley/outbound.hpp"
+#include "parley/storage/records.hpp"
+
+namespace parley::actors {
+
+class directory;
+
+/// Sends one message to the provider and calls `done` exactly once, on any thread.
+using delivery_transport =
+    std::function<void(const channel_info&, const outbound_payload&, std::function<void(send_outcome)> done)>;
+
+/// What every delivery actor shares. Owned by the engine; outlives the actors.
+struct delivery_context {
+  directory* dir = nullptr;
+  const clock* time = nullptr;
+  delivery_transport transport;
+  std::size_t max_in_flight = 64;                      ///< concurrent provider calls per channel
+  std::int64_t first_retry_ms = 1'000;                 ///< backoff: first delay, doubling
+  std::int64_t max_retry_ms = 60'000;                  ///< backoff cap
+  std::int64_t give_up_after_ms = 24LL * 3'600'000;    ///< transient failures for this long: failed "undeliverable"
+};
+
+/// The outbound_per_second a channel type gets when the channel sets none (API.md).
+[[nodiscard]] double default_outbound_rate(channel_type type) noexcept;
+/// The minimum gap between two messages to one recipient (0: none).
+[[nodiscard]] std::int64_t recipient_gap_ms(channel_type type) noexcept;
+
+/// One provider call that finished.
+struct attempt_done {
+  storage::delivery_job job;
+  send_outcome outcome;
+};
+
+using delivery_actor = caf::typed_actor<caf::reacts_to<deliver_atom, storage::delivery_job>,
+                                        caf::reacts_to<result_atom, attempt_done>,
+                                        caf::reacts_to<tick_atom>>;
+
+[[nodiscard]] delivery_actor spawn_delivery(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx,
+                                            std::string channel_id);
+
+/// The channel -> delivery actor map. Thread-safe (the storage writer's completions
+/// enqueue from its thread).
+class delivery_hub {
+ public:
+  delivery_hub(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx);
+  /// Hands an accepted job to its channel's actor (spawning it on first use).
+  void enqueue(storage::delivery_job job);
+  /// Stops every delivery actor and refuses further jobs (they stay in the outbox).
+  void stop();
+
+ private:
+  caf::actor_system& sys_;
+  std::shared_ptr<const delivery_context> ctx_;
+  std::mutex mutex_;
+  bool stopped_ = false;
+  std::unordered_map<std::string, delivery_actor> actors_;
+};
+
+}  // namespace parley::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::storage::delivery_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::attempt_done)
