@@ -8,7 +8,9 @@ add_library(parley_actors STATIC
   tenant/tenant_actor.cpp
   conversation/conversation_actor.cpp
   delivery/delivery_actor.cpp
+  dispatcher/dispatcher_actor.cpp
   common/blocking_pool.cpp
+  common/feed.cpp
   common/feed_notifier.cpp
   common/views.cpp)
 target_include_directories(parley_actors

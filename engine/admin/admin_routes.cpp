@@ -3,7 +3,10 @@
 #include <boost/json.hpp>
 #include <caf/send.hpp>
 
+#include <charconv>
+
 #include "api/http_util.hpp"
+#include "dispatcher/dispatcher_actor.hpp"
 #include "parley/ids.hpp"
 #include "parley/json_writer.hpp"
 #include "parley/storage/crypto.hpp"
@@ -323,6 +326,67 @@ std::string render_channel(const actors::channel_info& c) {
   return out;
 }
 
+// GET /v1/admin/tenants/{tid}/events-webhook: where the push stands.
+std::string render_push_status(const actors::push_status& s) {
+  std::string out;
+  json_writer w(out);
+  w.begin_object()
+      .field("url", s.url)
+      .field("cursor", std::to_string(s.cursor))
+      .key("lag")
+      .number(s.newest > s.cursor ? s.newest - s.cursor : 0)
+      .key("last_attempt_at");
+  if (s.last_attempt_at_ms > 0) w.string(format_rfc3339(s.last_attempt_at_ms));
+  else w.null();
+  w.key("last_error");
+  if (!s.last_error.empty()) w.string(s.last_error);
+  else w.null();
+  w.key("delivered_batches").number(s.delivered_batches).end_object();
+  return out;
+}
+
+void get_push_status(const services& svc, request_ptr req, responder reply) {
+  std::string tenant(req->param("tid"));
+  if (!svc.dir->tenant(tenant)) return reply.send(response::error(404, "not_found", "no such tenant"));
+  auto submitted = svc.readers->submit([&svc, tenant, reply] {
+    auto s = svc.dispatch != nullptr ? svc.dispatch->status(tenant) : std::nullopt;
+    if (!s) return reply.send(response::error(404, "not_found", "this tenant has no events webhook"));
+    reply.send(response::json(200, render_push_status(*s)));
+  });
+  if (!submitted) reply.send(error_response(submitted.err()));
+}
+
+// PUT /v1/admin/tenants/{tid}/events-webhook/cursor {"cursor"}: replay from there.
+void put_push_cursor(const services& svc, request_ptr req, responder reply) {
+  std::string tenant(req->param("tid"));
+  if (!svc.dir->tenant(tenant)) return reply.send(response::error(404, "not_found", "no such tenant"));
+  auto body = parse_object(*req, reply);
+  if (!body) return;
+  auto it = body->find("cursor");
+  std::optional<std::uint64_t> cursor;
+  if (it != body->end() && it->value().is_int64() && it->value().as_int64() >= 0) {
+    cursor = static_cast<std::uint64_t>(it->value().as_int64());
+  } else if (it != body->end() && it->value().is_string()) {
+    std::string_view text = it->value().as_string();
+    if (text.starts_with("ev_")) text.remove_prefix(3);
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) cursor = v;
+  }
+  if (!cursor) return reply.send(invalid_field("cursor", "an event cursor (\"0\" replays everything retained)"));
+  auto submitted = svc.readers->submit([&svc, tenant, c = *cursor, reply] {
+    if (svc.dispatch == nullptr) return reply.send(response::error(404, "not_found", "this tenant has no events webhook"));
+    auto st = svc.dispatch->set_cursor(tenant, c);
+    if (!st) {
+      if (st.code() == errc::not_found) return reply.send(response::error(404, "not_found", st.err().message));
+      return reply.send(error_response(st.err()));
+    }
+    auto s = svc.dispatch->status(tenant);
+    reply.send(response::json(200, s ? render_push_status(*s) : "{}"));
+  });
+  if (!submitted) reply.send(error_response(submitted.err()));
+}
+
 void add_admin_routes(http::router& routes, const services& svc) {
   using http::method;
   routes.add(method::post, "/v1/admin/tenants", guarded(svc, [&svc](request_ptr req, responder reply) {
@@ -351,6 +415,11 @@ void add_admin_routes(http::router& routes, const services& svc) {
                                                           reply.send(response::json(202, R"({"status":"purging"})"));
                                                         }});
              }));
+  routes.add(method::get, "/v1/admin/tenants/{tid}/events-webhook", guarded(svc, [&svc](request_ptr req, responder reply) {
+               get_push_status(svc, std::move(req), std::move(reply));
+             }));
+  routes.add(method::put, "/v1/admin/tenants/{tid}/events-webhook/cursor",
+             guarded(svc, [&svc](request_ptr req, responder reply) { put_push_cursor(svc, std::move(req), std::move(reply)); }));
   routes.add(method::post, "/v1/admin/tenants/{tid}/api-keys", guarded(svc, [&svc](request_ptr req, responder reply) {
                create_key(svc, std::move(req), std::move(reply));
              }));

@@ -12,6 +12,10 @@
 #include "parley/clock.hpp"
 #include "registry/registry_actor.hpp"
 
+namespace parley::actors {
+class dispatch_hub;
+}
+
 namespace boost::asio {
 class io_context;
 }
@@ -40,6 +44,7 @@ struct services {
   std::string admin_token;
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< past this, webhooks get 503 + Retry-After
   webhook_counters* webhooks = nullptr;
+  actors::dispatch_hub* dispatch = nullptr;  ///< event push to tenants' webhooks
 };
 
 }  // namespace parley::engine

@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -19,7 +20,11 @@
 #include "webhooks/webhook_routes.hpp"
 #include "app/metrics.hpp"
 #include "app/tls.hpp"
+#include "delivery/delivery_actor.hpp"
+#include "dispatcher/dispatcher_actor.hpp"
+#include "engine/http/client.hpp"
 #include "engine/http/server.hpp"
+#include "providers/provider.hpp"
 #include "parley/actors/system.hpp"
 #include "storage_writer/storage_writer_actor.hpp"
 
@@ -76,6 +81,16 @@ class process {
     writer_actor_ = actors::spawn_storage_writer(runtime_->system(), db_, writer_);
     readers_.emplace(cfg_.reader_threads, 4096);
 
+    // Outbound: one delivery actor per channel (spawned on first use) speaking the
+    // providers' send APIs through one shared HTTP client.
+    http_client_.emplace(http::client_options{});
+    auto dctx = std::make_shared<actors::delivery_context>();
+    dctx->dir = &directory_;
+    dctx->time = &system_clock::instance();
+    dctx->transport = [this](const actors::channel_info& ch, const outbound_payload& payload,
+                             std::function<void(send_outcome)> done) { send_to_provider(ch, payload, std::move(done)); };
+    deliveries_.emplace(runtime_->system(), dctx);
+
     // Tenants, channels and keys: loaded before the listeners open, so the first webhook
     // already finds its channel.
     auto rctx = std::make_shared<actors::registry_context>();
@@ -88,11 +103,35 @@ class process {
     rctx->tenant_defaults.conversation_idle_ms = static_cast<std::int64_t>(cfg_.conversation_idle_seconds) * 1000;
     rctx->tenant_defaults.stop_keywords = cfg_.stop_keywords;
     rctx->tenant_defaults.start_keywords = cfg_.start_keywords;
+    rctx->tenant_defaults.deliver = [hub = &*deliveries_](storage::delivery_job job) { hub->enqueue(std::move(job)); };
     if (auto st = actors::load_registry(runtime_->system(), rctx); !st) {
       log->error("cannot load tenants and channels: {}", st.err().message);
       return 1;
     }
     registry_ = actors::spawn_registry(runtime_->system(), rctx);
+
+    // Event push: a dispatcher per tenant with an events webhook, kept in step with the
+    // tenants by a once-a-second sync (new and deleted tenants, changed URLs).
+    auto pctx = std::make_shared<actors::dispatch_context>();
+    pctx->db = db_;
+    pctx->writer = writer_actor_;
+    pctx->dir = &directory_;
+    pctx->time = &system_clock::instance();
+    pctx->post = [this](std::string url, std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                        std::function<void(unsigned, std::string)> done) {
+      http_call call;
+      call.url = std::move(url);
+      call.headers = std::move(headers);
+      call.body = std::move(body);
+      http_client_->send(std::move(call), [done = std::move(done)](result<http::client_response> r) {
+        if (!r) return done(0, r.err().message);
+        done(r->status, {});
+      });
+    };
+    dispatch_.emplace(runtime_->system(), pctx);
+    dispatch_->sync();
+    sync_timer_.emplace(io_);
+    arm_sync_timer();
     svc_.io = &io_;
     svc_.dir = &directory_;
     svc_.registry = registry_;
@@ -101,6 +140,7 @@ class process {
     svc_.time = &system_clock::instance();
     svc_.admin_token = keys_.admin_token;
     svc_.webhooks = &webhook_counters_;
+    svc_.dispatch = &*dispatch_;
     svc_.max_webhooks_in_flight = cfg_.max_webhooks_in_flight;
     add_webhook_metrics();
 
@@ -112,6 +152,7 @@ class process {
     auto public_routes = std::make_shared<http::router>();
     add_webhook_routes(*public_routes, svc_);
     add_tenant_routes(*public_routes, svc_);
+    add_send_routes(*public_routes, svc_);
 
     public_.emplace(io_, listener_options(cfg_.public_addr, tls, "public"), public_routes);
     admin_.emplace(io_, listener_options(cfg_.admin_addr, tls, "admin"), admin_routes);
@@ -152,6 +193,13 @@ class process {
     shut_down_ = true;
     listeners_up_ = false;
     if (readers_) readers_->stop();
+    // Deliveries stop first: what they had not finished stays in the outbox for the next
+    // start. The HTTP client then fails its calls still in flight (their results go to
+    // actors that no longer listen).
+    syncing_ = false;  // the sync timer's next round ends it (it runs on an I/O thread)
+    if (dispatch_) dispatch_->stop();
+    if (deliveries_) deliveries_->stop();
+    http_client_.reset();
     if (registry_) {
       caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
       registry_ = nullptr;
@@ -189,6 +237,51 @@ class process {
     o.tls = std::move(tls);
     o.name = std::move(name);
     return o;
+  }
+
+  // One provider call: the channel's request built by its adapter, sent by the shared
+  // client, the answer interpreted by the adapter. `done` runs on a client thread.
+  void send_to_provider(const actors::channel_info& ch, const outbound_payload& payload,
+                        std::function<void(send_outcome)> done) {
+    providers::send_credentials creds;
+    creds.type = ch.type;
+    creds.account_id = ch.account_ids.empty() ? std::string() : ch.account_ids.front();
+    creds.access_token = ch.access_token;
+    creds.bot_token = ch.bot_token;
+    creds.server_token = ch.server_token;
+    creds.from_address = ch.from_address;
+    std::string_view base = ch.api_base;
+    if (base.empty()) {
+      switch (ch.type) {
+        case channel_type::telegram: base = cfg_.telegram_api_base; break;
+        case channel_type::email: base = cfg_.postmark_api_base; break;
+        default: base = cfg_.whatsapp_api_base; break;
+      }
+    }
+    auto call = providers::build_send(creds, base, payload);
+    if (!call) {
+      send_outcome failed;
+      failed.result = send_outcome::kind::failed;
+      failed.error_code = "invalid_request";
+      failed.error_message = call.err().message;
+      return done(std::move(failed));
+    }
+    auto type = ch.type;
+    http_client_->send(std::move(*call), [type, done = std::move(done)](result<http::client_response> r) {
+      if (!r) return done(providers::interpret_send(type, 0, r.err().message, std::nullopt));
+      std::optional<std::string_view> retry_after;
+      if (r->retry_after) retry_after = *r->retry_after;
+      done(providers::interpret_send(type, r->status, r->body, retry_after));
+    });
+  }
+
+  void arm_sync_timer() {
+    sync_timer_->expires_after(std::chrono::seconds(1));
+    sync_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || !syncing_) return;
+      dispatch_->sync();
+      arm_sync_timer();
+    });
   }
 
   void probe_storage(std::function<void(bool)> done) {
@@ -243,12 +336,17 @@ class process {
   std::shared_ptr<storage::group_writer> writer_;
   metrics metrics_;
   std::optional<actors::actor_runtime> runtime_;
+  std::optional<http::client> http_client_;
+  std::optional<actors::delivery_hub> deliveries_;
+  std::optional<actors::dispatch_hub> dispatch_;
   actors::storage_writer_actor writer_actor_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{asio::make_work_guard(io_)};
   std::optional<http::server> public_;
   std::optional<http::server> admin_;
   std::optional<asio::signal_set> signals_;
+  std::optional<asio::steady_timer> sync_timer_;
+  std::atomic<bool> syncing_{true};
   std::vector<std::thread> threads_;
   std::atomic<bool> listeners_up_{false};
   std::promise<void> drained_;

@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "api/http_util.hpp"
+#include "parley/actors/feed.hpp"
 #include "parley/actors/views.hpp"
 #include "parley/hex.hpp"
 #include "parley/json_writer.hpp"
@@ -36,24 +37,6 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
   return v;
 }
 
-// The request's API key when it is valid and has `scope`; otherwise answers 401/403
-// itself and returns null.
-directory_key authorize(const services& svc, const request& req, const responder& reply, std::uint8_t scope) {
-  auto token = bearer_token(req);
-  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
-  if (!key) {
-    reply.send(response::error(401, "unauthorized", "missing or invalid API key"));
-    return nullptr;
-  }
-  if ((key->scopes & scope) == 0) {
-    reply.send(response::error(403, "forbidden",
-                               scope == actors::scope_read ? "this API key lacks the read scope"
-                                                           : "this API key lacks the send scope"));
-    return nullptr;
-  }
-  return key;
-}
-
 // The body as JSON; answers 400 invalid_json itself and returns nullopt when it is not.
 std::optional<boost::json::value> parse_body(const request& req, const responder& reply) {
   boost::system::error_code ec;
@@ -68,7 +51,7 @@ std::optional<boost::json::value> parse_body(const request& req, const responder
 // Authenticates the API key and runs `work(tenant)` on the blocking pool.
 http::handler reader(const services& svc, std::function<void(const services&, const std::string&, request_ptr, responder)> work) {
   return [&svc, work = std::move(work)](request_ptr req, responder reply) {
-    auto key = authorize(svc, *req, reply, actors::scope_read);
+    auto key = authorize_key(svc, *req, reply, actors::scope_read);
     if (!key) return;
     auto submitted = svc.readers->submit([&svc, work, tenant = key->tenant, req, reply] { work(svc, tenant, req, reply); });
     if (!submitted) reply.send(error_response(submitted.err()));
@@ -185,73 +168,15 @@ struct feed_query {
   std::size_t limit = 500;
 };
 
-// Appends "type","at","data" of a stored event. Message events name their message
-// ({"ref":{"contact","seq"}}): it is read and rendered now, so the feed shows the message
-// as stored (and a forgotten message shows as data null with its id).
-void append_event_body(const services& svc, const std::string& tenant, const std::string& stored, std::string& out) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(stored, ec);
-  const auto* o = ec ? nullptr : v.if_object();
-  if (o == nullptr) {
-    out += "\"type\":\"unknown\",\"data\":null";
-    return;
-  }
-  auto text = [&](std::string_view k) {
-    const auto* x = o->if_contains(k);
-    return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
-  };
-  json_writer w(out);
-  w.field("type", text("type")).field("at", text("at")).key("data");
-  const auto* ref = o->if_contains("ref");
-  if (ref == nullptr || !ref->is_object()) {
-    const auto* data = o->if_contains("data");
-    w.raw(data != nullptr ? boost::json::serialize(*data) : "null");
-    return;
-  }
-  std::string contact;
-  std::uint64_t seq = 0;
-  if (const auto* c = ref->as_object().if_contains("contact"); c != nullptr && c->is_string()) contact = c->as_string();
-  if (const auto* n = ref->as_object().if_contains("seq"); n != nullptr && n->is_number()) seq = n->to_number<std::uint64_t>();
-  std::string conversation_id = storage::conversation_id_for(contact);
-  auto rec = svc.db->get(family::messages, storage::message_key(tenant, contact, seq));
-  auto m = rec ? storage::decode_message(rec->body) : result<storage::message_record>(rec.err());
-  std::string status = text("status");
-  if (!status.empty()) w.begin_object().field("status", status).key("message");
-  if (m) {
-    w.raw(actors::render_message(*m, conversation_id, true));
-  } else {
-    w.begin_object().field("id", storage::message_id_for(contact, seq)).field("conversation_id", conversation_id);
-    w.key("forgotten").boolean(true).end_object();
-  }
-  if (!status.empty()) w.end_object();
-}
-
 // Reads the feed after the cursor; true when it answered (events found or no waiting).
 bool answer_events(const services& svc, const feed_query& q, const responder& reply, bool must_answer) {
-  std::string prefix = storage::event_prefix(q.tenant);
-  std::string after_key = q.after > 0 ? prefix + storage::key_builder(8).u64(q.after).take() : std::string();
-  auto page = svc.db->read_forward(family::events, prefix, after_key, q.limit);
+  auto page = actors::read_event_page(*svc.db, q.tenant, q.after, q.limit);
   if (!page) {
     reply.send(error_response(page.err()));
     return true;
   }
-  if (page->empty() && !must_answer) return false;
-  std::string out = "{\"events\":[";
-  std::uint64_t last = q.after;
-  bool first = true;
-  for (const auto& rec : *page) {
-    storage::key_reader r(std::string_view(rec.key).substr(prefix.size()));
-    auto seq = r.u64();
-    if (!seq) continue;
-    if (!first) out += ",";
-    first = false;
-    out += "{\"id\":\"ev_" + std::to_string(*seq) + "\",\"cursor\":\"" + std::to_string(*seq) + "\",";
-    append_event_body(svc, q.tenant, rec.body, out);
-    out += "}";
-    last = *seq;
-  }
-  out += "],\"next_cursor\":\"" + std::to_string(last) + "\"}";
-  reply.send(response::json(200, std::move(out)));
+  if (page->count == 0 && !must_answer) return false;
+  reply.send(response::json(200, "{\"events\":" + page->events_json + ",\"next_cursor\":\"" + std::to_string(page->last) + "\"}"));
   return true;
 }
 
@@ -300,7 +225,7 @@ void get_events(const services& svc, const std::string& tenant, request_ptr req,
 
 // POST /v1/contacts/{id}/merge {"other_contact_id"}: scope send (it changes data).
 void merge_contacts(const services& svc, request_ptr req, responder reply) {
-  auto key = authorize(svc, *req, reply, actors::scope_send);
+  auto key = authorize_key(svc, *req, reply, actors::scope_send);
   if (!key) return;
   auto body = parse_body(*req, reply);
   if (!body) return;
@@ -343,7 +268,7 @@ void merge_contacts(const services& svc, request_ptr req, responder reply) {
 
 // PUT /v1/contacts/{id}/consent {"channel_id","opted_in"}: scope send.
 void put_consent(const services& svc, request_ptr req, responder reply) {
-  auto key = authorize(svc, *req, reply, actors::scope_send);
+  auto key = authorize_key(svc, *req, reply, actors::scope_send);
   if (!key) return;
   auto body = parse_body(*req, reply);
   if (!body) return;
@@ -383,6 +308,23 @@ void put_consent(const services& svc, request_ptr req, responder reply) {
 }
 
 }  // namespace
+
+actors::directory::key_ptr authorize_key(const services& svc, const http::request& req, const http::responder& reply,
+                                        std::uint8_t scope) {
+  auto token = bearer_token(req);
+  auto key = token ? svc.dir->key_by_hash(actors::hash_api_key(*token)) : nullptr;
+  if (!key) {
+    reply.send(http::response::error(401, "unauthorized", "missing or invalid API key"));
+    return nullptr;
+  }
+  if ((key->scopes & scope) == 0) {
+    reply.send(http::response::error(403, "forbidden",
+                               scope == actors::scope_read ? "this API key lacks the read scope"
+                                                           : "this API key lacks the send scope"));
+    return nullptr;
+  }
+  return key;
+}
 
 void add_tenant_routes(http::router& routes, const services& svc) {
   using http::method;

@@ -25,5 +25,6 @@ using result_atom = caf::atom_constant<caf::atom("sendres")>;
 using released_atom = caf::atom_constant<caf::atom("released")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
 
 }  // namespace parley::actors

@@ -36,6 +36,7 @@ enum class meta_kind : std::uint8_t {
   master_check = 6,///< a value sealed under the master key: proves the key matches
   sequence_hwm = 7,///< family byte, sequence prefix -> highest number handed out
   usage = 8,       ///< tenant, period ("2026-11" or "2026-11-23"), counter -> decimal count
+  push_cursor = 9, ///< tenant -> decimal cursor of the last event its webhook acknowledged
 };
 
 /// RocksDB column family name ("messages", ...).
