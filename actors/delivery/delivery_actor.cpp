@@ -1,6 +1,7 @@
 #include "delivery/delivery_actor.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -304,29 +305,36 @@ delivery_actor spawn_delivery(caf::actor_system& sys, std::shared_ptr<const deli
   return sys.spawn(delivery_behavior, std::move(ctx), std::move(channel_id));
 }
 
+namespace {
+
+caf::behavior delivery_router(caf::event_based_actor* self, std::shared_ptr<const delivery_context> ctx) {
+  auto actors = std::make_shared<std::unordered_map<std::string, delivery_actor>>();
+  return {
+      [self, ctx, actors](deliver_atom, storage::delivery_job& job) {
+        auto it = actors->find(job.channel_id);
+        if (it == actors->end()) {
+          it = actors->emplace(job.channel_id, self->spawn<caf::linked>(delivery_behavior, ctx, job.channel_id)).first;
+        }
+        self->send(it->second, deliver_atom::value, std::move(job));
+      },
+  };
+}
+
+}  // namespace
+
 delivery_hub::delivery_hub(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx)
-    : sys_(sys), ctx_(std::move(ctx)) {}
+    : router_(sys.spawn(delivery_router, std::move(ctx))) {}
 
 void delivery_hub::enqueue(storage::delivery_job job) {
-  delivery_actor target;
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_) return;  // stays in the outbox; sent after the next start
-    auto it = actors_.find(job.channel_id);
-    if (it == actors_.end()) it = actors_.emplace(job.channel_id, spawn_delivery(sys_, ctx_, job.channel_id)).first;
-    target = it->second;
-  }
-  caf::anon_send(target, deliver_atom::value, std::move(job));
+  std::lock_guard lock(mutex_);
+  if (!router_) return;  // stopped: the job stays in the outbox and is sent after the next start
+  caf::anon_send(router_, deliver_atom::value, std::move(job));
 }
 
 void delivery_hub::stop() {
-  std::unordered_map<std::string, delivery_actor> actors;
-  {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    actors.swap(actors_);
-  }
-  for (auto& [id, a] : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  std::lock_guard lock(mutex_);
+  if (router_) caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
+  router_ = nullptr;
 }
 
 }  // namespace parley::actors

@@ -25,6 +25,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <caf/actor.hpp>
+
 #include "parley/actors/atoms.hpp"
 #include "parley/actors/model.hpp"
 #include "parley/clock.hpp"
@@ -68,8 +70,10 @@ using delivery_actor = caf::typed_actor<caf::reacts_to<deliver_atom, storage::de
 [[nodiscard]] delivery_actor spawn_delivery(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx,
                                             std::string channel_id);
 
-/// The channel -> delivery actor map. Thread-safe (the storage writer's completions
-/// enqueue from its thread).
+/// The channel -> delivery actor map. `enqueue` is thread-safe and never spawns on the
+/// caller's thread (the storage writer's completions call it): a router actor owns the
+/// map and spawns each channel's actor, linked to itself, so stopping the router stops
+/// them all.
 class delivery_hub {
  public:
   delivery_hub(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx);
@@ -79,11 +83,8 @@ class delivery_hub {
   void stop();
 
  private:
-  caf::actor_system& sys_;
-  std::shared_ptr<const delivery_context> ctx_;
   std::mutex mutex_;
-  bool stopped_ = false;
-  std::unordered_map<std::string, delivery_actor> actors_;
+  caf::actor router_;
 };
 
 }  // namespace parley::actors

@@ -97,8 +97,13 @@ void next(self_ptr self) {
       // Caught up: wake when the next event commits.
       if (!st.waiting_for_events) {
         st.waiting_for_events = true;
-        caf::actor me = caf::actor_cast<caf::actor>(self);
-        st.ctx->dir->feeds().wait(st.tenant, st.cursor, [me] { caf::anon_send(me, tick_atom::value); });
+        // A weak handle: a waiter left in the notifier must not keep this actor alive.
+        auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+        st.ctx->dir->feeds().wait(st.tenant, st.cursor, [weak] {
+          if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak)) {
+            caf::anon_send(caf::actor_cast<caf::actor>(strong), tick_atom::value);
+          }
+        });
       }
       return;
     }
@@ -188,48 +193,73 @@ std::uint64_t load_push_cursor(const storage::store& db, const std::string& tena
   return stored ? std::strtoull(stored->body.c_str(), nullptr, 10) : 0;
 }
 
-dispatch_hub::dispatch_hub(caf::actor_system& sys, std::shared_ptr<const dispatch_context> ctx)
-    : sys_(sys), ctx_(std::move(ctx)) {}
+namespace {
+
+constexpr auto sync_interval = std::chrono::seconds(1);
+
+void sync_dispatchers(caf::event_based_actor* self, const std::shared_ptr<const dispatch_context>& ctx,
+                      dispatch_hub::table& table) {
+  std::unordered_map<std::string, std::shared_ptr<const tenant_info>> wanted;
+  for (const auto& t : ctx->dir->tenants()) {
+    if (t->webhook && t->status == tenant_status::active) wanted[t->id] = t;
+  }
+  std::lock_guard lock(table.mutex);
+  for (auto it = table.running.begin(); it != table.running.end();) {
+    if (!wanted.contains(it->first)) {
+      self->unlink_from(it->second.actor);
+      self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+      it = table.running.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [id, info] : wanted) {
+    if (auto it = table.running.find(id); it != table.running.end()) {
+      std::lock_guard status_lock(it->second.state->mutex);
+      it->second.state->status.url = info->webhook->url;
+      continue;
+    }
+    auto state = std::make_shared<dispatch_hub::shared>();
+    std::uint64_t cursor = load_push_cursor(*ctx->db, id);
+    state->status.cursor = cursor;
+    state->status.url = info->webhook->url;
+    auto actor = self->spawn<caf::detached + caf::linked>(dispatcher, ctx, state, id, cursor);
+    table.running.emplace(id, dispatch_hub::entry{actor, state});
+  }
+}
+
+caf::behavior supervisor(caf::event_based_actor* self, std::shared_ptr<const dispatch_context> ctx,
+                         std::shared_ptr<dispatch_hub::table> table) {
+  self->send(self, tick_atom::value);
+  return {
+      [self, ctx, table](tick_atom) { sync_dispatchers(self, ctx, *table); },
+      [self, ctx, table](idle_atom) {  // the once-a-second round
+        sync_dispatchers(self, ctx, *table);
+        self->delayed_send(self, sync_interval, idle_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+dispatch_hub::dispatch_hub(caf::actor_system& sys, std::shared_ptr<const dispatch_context> ctx) : ctx_(std::move(ctx)) {
+  supervisor_ = sys.spawn(supervisor, ctx_, table_);
+  caf::anon_send(supervisor_, idle_atom::value);
+}
 
 dispatch_hub::~dispatch_hub() { stop(); }
 
 void dispatch_hub::sync() {
   std::lock_guard lock(mutex_);
-  if (stopped_) return;
-  std::unordered_map<std::string, bool> wanted;
-  for (const auto& t : ctx_->dir->tenants()) {
-    if (t->webhook && t->status == tenant_status::active) wanted[t->id] = true;
-  }
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (!wanted.contains(it->first)) {
-      caf::anon_send_exit(it->second.actor, caf::exit_reason::user_shutdown);
-      it = running_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& [id, unused] : wanted) {
-    if (running_.contains(id)) {
-      auto info = ctx_->dir->tenant(id);
-      std::lock_guard status_lock(running_[id].state->mutex);
-      if (info && info->webhook) running_[id].state->status.url = info->webhook->url;
-      continue;
-    }
-    auto state = std::make_shared<shared>();
-    std::uint64_t cursor = load_push_cursor(*ctx_->db, id);
-    state->status.cursor = cursor;
-    if (auto info = ctx_->dir->tenant(id); info && info->webhook) state->status.url = info->webhook->url;
-    auto actor = sys_.spawn<caf::detached>(dispatcher, ctx_, state, id, cursor);
-    running_.emplace(id, entry{actor, state});
-  }
+  if (supervisor_) caf::anon_send(supervisor_, tick_atom::value);
 }
 
 std::optional<push_status> dispatch_hub::status(const std::string& tenant) const {
   std::shared_ptr<shared> state;
   {
-    std::lock_guard lock(mutex_);
-    auto it = running_.find(tenant);
-    if (it == running_.end()) return std::nullopt;
+    std::lock_guard lock(table_->mutex);
+    auto it = table_->running.find(tenant);
+    if (it == table_->running.end()) return std::nullopt;
     state = it->second.state;
   }
   push_status copy;
@@ -244,9 +274,9 @@ std::optional<push_status> dispatch_hub::status(const std::string& tenant) const
 parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t cursor) {
   caf::actor actor;
   {
-    std::lock_guard lock(mutex_);
-    auto it = running_.find(tenant);
-    if (it == running_.end()) return make_error(errc::not_found, "this tenant has no events webhook");
+    std::lock_guard lock(table_->mutex);
+    auto it = table_->running.find(tenant);
+    if (it == table_->running.end()) return make_error(errc::not_found, "this tenant has no events webhook");
     actor = it->second.actor;
   }
   storage::write_group g;
@@ -264,13 +294,13 @@ parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t
 }
 
 void dispatch_hub::stop() {
-  std::unordered_map<std::string, entry> running;
   {
     std::lock_guard lock(mutex_);
-    stopped_ = true;
-    running.swap(running_);
+    if (supervisor_) caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);  // its links stop the dispatchers
+    supervisor_ = nullptr;
   }
-  for (auto& [id, e] : running) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+  std::lock_guard lock(table_->mutex);
+  table_->running.clear();
 }
 
 }  // namespace parley::actors

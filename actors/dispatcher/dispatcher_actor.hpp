@@ -57,32 +57,38 @@ struct push_status {
   std::uint64_t delivered_batches = 0;
 };
 
-/// The tenants' dispatchers. Thread-safe.
+/// The tenants' dispatchers. Thread-safe. A supervisor actor owns them: once a second
+/// (and on `sync()`) it starts a dispatcher for every tenant with a webhook and stops
+/// those whose tenant no longer has one; dispatchers are linked to it, so stopping the
+/// hub stops them all. Nothing is spawned on a caller's thread.
 class dispatch_hub {
  public:
   dispatch_hub(caf::actor_system& sys, std::shared_ptr<const dispatch_context> ctx);
   ~dispatch_hub();
-  /// Starts a dispatcher for every tenant with a webhook and stops those whose tenant no
-  /// longer has one (the engine calls it at start and after admin changes).
+  /// Asks for a sync now (e.g. after an admin change) instead of within a second.
   void sync();
   /// The status of a tenant's push, or nullopt when it has no webhook.
   [[nodiscard]] std::optional<push_status> status(const std::string& tenant) const;
   /// Moves the cursor (replay from there), durably. not_found when no webhook is set.
+  /// Blocks until the cursor is stored: call it off the I/O threads.
   [[nodiscard]] parley::status set_cursor(const std::string& tenant, std::uint64_t cursor);
   void stop();
 
   struct shared;  ///< status shared with one dispatcher actor
-
- private:
-  caf::actor_system& sys_;
-  std::shared_ptr<const dispatch_context> ctx_;
-  mutable std::mutex mutex_;
-  bool stopped_ = false;
   struct entry {
     caf::actor actor;
     std::shared_ptr<shared> state;
   };
-  std::unordered_map<std::string, entry> running_;
+  struct table {  ///< the running dispatchers, shared with the supervisor
+    std::mutex mutex;
+    std::unordered_map<std::string, entry> running;
+  };
+
+ private:
+  std::shared_ptr<const dispatch_context> ctx_;
+  std::shared_ptr<table> table_ = std::make_shared<table>();
+  mutable std::mutex mutex_;
+  caf::actor supervisor_;
 };
 
 /// The stored cursor of a tenant's push (0 when none).

@@ -35,14 +35,14 @@ struct pending_key {
 
 // A status that arrived before the send result that tells which message it is about
 // (the provider answered our send and posted a status before the delivery actor's result
-// reached us). Held, with its webhook's answer, until the result arrives or it expires.
+// reached us). Kept until the result arrives or it expires.
 struct parked_status {
   std::shared_ptr<const channel_info> channel;
   inbound_status status;
   std::shared_ptr<ack_tracker> ack;
 };
 
-constexpr std::int64_t park_ms = 5'000;
+constexpr std::int64_t park_ms = 10'000;
 constexpr std::size_t recent_sent_limit = 65'536;
 
 struct tenant_state {
@@ -217,11 +217,12 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
             job.ack->add();
             job.ack->complete(ref_rec.code());
           } else if (st.sends_in_flight[ch.id] > 0) {
-            // Maybe about a send whose result is still on its way: hold it (and its
-            // webhook's answer) until the result comes or park_ms pass.
-            job.ack->add();
+            // Maybe about a send whose result is still on its way: keep it until the
+            // result comes or park_ms pass. The webhook is answered at once: if the engine
+            // stops before the result is stored, the message is sent again (a new provider
+            // id), so this status would not matter any more.
             bool first = !st.parked.contains(sent_key);
-            st.parked[sent_key].push_back(parked_status{job.channel, s, job.ack});
+            st.parked[sent_key].push_back(parked_status{job.channel, s, nullptr});
             if (first) self->delayed_send(self, std::chrono::milliseconds(park_ms), idle_atom::value, sent_key);
           }
           continue;  // a status for a message Parley does not know: acknowledged, ignored
@@ -686,13 +687,12 @@ void on_send_result(self_ptr self, send_result& r) {
   }
 }
 
-// Parked statuses whose message never showed up: acknowledged and ignored, like any
-// status about a message Parley does not know.
+// Parked statuses whose message never showed up: forgotten, like any status about a
+// message Parley does not know.
 void on_park_expired(self_ptr self, const std::string& key) {
   auto& st = self->state;
   auto it = st.parked.find(key);
   if (it == st.parked.end()) return;
-  for (auto& p : it->second) p.ack->complete(errc::ok);
   st.parked.erase(it);
 }
 

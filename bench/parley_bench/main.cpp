@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "ingest.hpp"
+#include "simulate.hpp"
 #include "verify.hpp"
 
 namespace {
@@ -56,6 +57,30 @@ int main(int argc, char** argv) {
   verify->add_option("--api-key", ver.api_key, "tenant API key (default: the one the run created)");
   verify->add_option("--json", ver.json_file, "write the figures to this file");
   verify->add_flag("--quiet", ver.quiet, "no progress output");
+  parley::bench::simulate_options sim;
+  std::string sim_latency = "0ms", sim_status_delay = "0ms";
+  auto* simulate = app.add_subcommand(
+      "simulate", "provider simulator: WhatsApp, Messenger/Instagram, Telegram and Postmark send APIs with status webhooks");
+  simulate->add_option("--listen", sim.listen, "HOST:PORT to listen on; port 0 picks a free one (default 127.0.0.1:8090)");
+  simulate->add_option("--threads", sim.threads, "I/O threads (default 2)");
+  simulate->add_option("--latency", sim_latency, "added delay before every provider answer, e.g. 5ms (default 0ms)");
+  simulate->add_option("--error-rate", sim.error_rate, "share of sends answered with a transient 500/503, 0..1 (default 0)");
+  simulate->add_option("--throttle-rate", sim.throttle_rate, "share of sends answered 429 throttled, 0..1 (default 0)");
+  simulate->add_option("--max-rate", sim.max_rate, "per sender account: sends/s beyond this are throttled, 0 = unlimited");
+  simulate->add_option("--status-webhooks", sim.status_webhooks,
+                       "default status webhook URL for every account (http://[user:password@]HOST:PORT/path)");
+  simulate->add_option("--status-secret", sim.status_secret, "its secret: Meta app secret, or Postmark user:password");
+  simulate->add_option("--status-delay", sim_status_delay, "delay before each status webhook, e.g. 20ms (default 0ms)");
+  simulate->add_option("--status-connections", sim.status_connections,
+                       "keep-alive connections per webhook destination (default 16)");
+  simulate->add_option("--status-queue", sim.status_queue,
+                       "status jobs queued at most; more are dropped and counted (default 100000)");
+  simulate->add_option("--status-retries", sim.status_retries,
+                       "retries of a failed status webhook, with doubling backoff (default 3)");
+  simulate->add_option("--record-limit", sim.record_limit,
+                       "sends kept for GET /_sim/sends, oldest dropped first; 0 = all (default 100000)");
+  simulate->add_option("--seed", sim.seed, "seed of the injected throttles and errors (default 1)");
+  simulate->add_flag("--quiet", sim.quiet, "no progress line");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,6 +94,16 @@ int main(int argc, char** argv) {
   if (ingest->parsed() && (in.duplicates < 0 || in.duplicates > 1 || in.connections == 0)) {
     std::fprintf(stderr, "parley-bench: --duplicates must be in 0..1 and --connections at least 1\n");
     return 2;
+  }
+  if (simulate->parsed()) {
+    double latency_s = 0, status_delay_s = 0;
+    if (!parse_duration(sim_latency, latency_s) || !parse_duration(sim_status_delay, status_delay_s)) {
+      std::fprintf(stderr, "parley-bench: --latency and --status-delay must look like 5ms, 1s or 0\n");
+      return 2;
+    }
+    sim.latency_ms = latency_s * 1000;
+    sim.status_delay_ms = status_delay_s * 1000;
+    return parley::bench::run_simulate(sim);
   }
   if (verify->parsed()) return parley::bench::run_verify(ver);
   if (ingest->parsed()) return parley::bench::run_ingest(in);

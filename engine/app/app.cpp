@@ -3,7 +3,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -111,7 +110,7 @@ class process {
     registry_ = actors::spawn_registry(runtime_->system(), rctx);
 
     // Event push: a dispatcher per tenant with an events webhook, kept in step with the
-    // tenants by a once-a-second sync (new and deleted tenants, changed URLs).
+    // tenants by the hub (new and deleted tenants, changed URLs).
     auto pctx = std::make_shared<actors::dispatch_context>();
     pctx->db = db_;
     pctx->writer = writer_actor_;
@@ -129,9 +128,6 @@ class process {
       });
     };
     dispatch_.emplace(runtime_->system(), pctx);
-    dispatch_->sync();
-    sync_timer_.emplace(io_);
-    arm_sync_timer();
     svc_.io = &io_;
     svc_.dir = &directory_;
     svc_.registry = registry_;
@@ -196,7 +192,8 @@ class process {
     // Deliveries stop first: what they had not finished stays in the outbox for the next
     // start. The HTTP client then fails its calls still in flight (their results go to
     // actors that no longer listen).
-    syncing_ = false;  // the sync timer's next round ends it (it runs on an I/O thread)
+    // The hubs go before the actor system: their contexts hold actor handles (the
+    // storage writer), and a detached actor's thread ends only when no handle remains.
     if (dispatch_) dispatch_->stop();
     if (deliveries_) deliveries_->stop();
     http_client_.reset();
@@ -211,6 +208,8 @@ class process {
       caf::anon_send_exit(writer_actor_, caf::exit_reason::user_shutdown);
       writer_actor_ = nullptr;
     }
+    svc_.dispatch = nullptr;
+    dispatch_.reset();
     runtime_.reset();  // waits for every actor to finish
     if (writer_) writer_->stop();  // commits everything accepted, then joins
     work_.reset();
@@ -268,19 +267,18 @@ class process {
     }
     auto type = ch.type;
     http_client_->send(std::move(*call), [type, done = std::move(done)](result<http::client_response> r) {
+      if (!r && r.code() == errc::invalid_argument) {
+        // A request that can never go out (a malformed api_base, say): fail, don't retry.
+        send_outcome failed;
+        failed.result = send_outcome::kind::failed;
+        failed.error_code = "invalid_request";
+        failed.error_message = r.err().message;
+        return done(std::move(failed));
+      }
       if (!r) return done(providers::interpret_send(type, 0, r.err().message, std::nullopt));
       std::optional<std::string_view> retry_after;
       if (r->retry_after) retry_after = *r->retry_after;
       done(providers::interpret_send(type, r->status, r->body, retry_after));
-    });
-  }
-
-  void arm_sync_timer() {
-    sync_timer_->expires_after(std::chrono::seconds(1));
-    sync_timer_->async_wait([this](const boost::system::error_code& ec) {
-      if (ec || !syncing_) return;
-      dispatch_->sync();
-      arm_sync_timer();
     });
   }
 
@@ -345,8 +343,6 @@ class process {
   std::optional<http::server> public_;
   std::optional<http::server> admin_;
   std::optional<asio::signal_set> signals_;
-  std::optional<asio::steady_timer> sync_timer_;
-  std::atomic<bool> syncing_{true};
   std::vector<std::thread> threads_;
   std::atomic<bool> listeners_up_{false};
   std::promise<void> drained_;

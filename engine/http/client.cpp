@@ -6,18 +6,14 @@
 // registry of live connections and `stopping_` are guarded by `impl::mu`; counters are
 // relaxed atomics. `done` callbacks run on the connection's strand after the connection
 // went back to its pool, so a callback that sends again can reuse it.
-#include <algorithm>
-#include <atomic>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <unordered_map>
-#include <vector>
+#include "engine/http/client.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,8 +25,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-
-#include "engine/http/client.hpp"
+#include <charconv>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 namespace parley::engine::http {
 
@@ -82,20 +82,28 @@ result<origin> parse_url(std::string_view url) {
     return make_error(errc::invalid_argument, "URL scheme must be http or https");
   }
   switch (u.host_type()) {
-    case urls::host_type::name: o.host = u.host_address(); break;
+    case urls::host_type::name:
+      o.host = u.host_address();
+      break;
     case urls::host_type::ipv4:
     case urls::host_type::ipv6:
       o.host = u.host_address();
       o.ip_literal = true;
       break;
-    default: return make_error(errc::invalid_argument, "URL has no usable host");
+    default:
+      return make_error(errc::invalid_argument, "URL has no usable host");
   }
   if (o.host.empty()) return make_error(errc::invalid_argument, "URL has no usable host");
   o.host_header = u.host_type() == urls::host_type::ipv6 ? "[" + o.host + "]" : o.host;
   const std::string_view default_port = o.tls ? "443" : "80";
   if (u.has_port() && !u.port().empty()) {
-    if (u.port_number() == 0) return make_error(errc::invalid_argument, "URL port is invalid");
-    o.port = std::to_string(u.port_number());
+    const std::string_view text = u.port();
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc{} || end != text.data() + text.size() || number == 0 || number > 65535) {
+      return make_error(errc::invalid_argument, "URL port is invalid");
+    }
+    o.port = std::to_string(number);
     if (o.port != default_port) o.host_header += ":" + o.port;
   } else {
     o.port = std::string(default_port);
@@ -110,9 +118,9 @@ bool valid_header(std::string_view name, std::string_view value) noexcept {
   if (name.empty()) return false;
   const bool name_ok = std::all_of(name.begin(), name.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && c != ':' && c != '(' && c != ')' && c != ',' && c != ';' && c != '"' &&
-           c != '/' && c != '[' && c != ']' && c != '?' && c != '=' && c != '{' && c != '}' && c != '\\' &&
-           c != '<' && c != '>' && c != '@';
+    return u > 0x20 && u < 0x7f && c != ':' && c != '(' && c != ')' && c != ',' && c != ';' && c != '"' && c != '/' &&
+           c != '[' && c != ']' && c != '?' && c != '=' && c != '{' && c != '}' && c != '\\' && c != '<' && c != '>' &&
+           c != '@';
   });
   return name_ok && value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
@@ -160,18 +168,18 @@ struct client_state {
   counters stats;
 
   std::mutex mu;
-  bool stopping = false;                                                   // guarded by mu
-  std::unordered_map<std::string, std::unique_ptr<pool>> pools;            // guarded by mu
-  std::unordered_map<std::uint64_t, std::weak_ptr<connection>> live;       // guarded by mu
-  std::uint64_t next_id = 0;                                               // guarded by mu
+  bool stopping = false;                                              // guarded by mu
+  std::unordered_map<std::string, std::unique_ptr<pool>> pools;       // guarded by mu
+  std::unordered_map<std::uint64_t, std::weak_ptr<connection>> live;  // guarded by mu
+  std::uint64_t next_id = 0;                                          // guarded by mu
 
   std::vector<std::thread> threads;
 };
 
 /// "timeout after N ms" with the phase it happened in.
 std::string timeout_message(const client_options& o, const origin& where, std::string_view phase) {
-  return "timeout (" + std::to_string(o.request_timeout.count()) + " ms request deadline) " + std::string(phase) +
-         " " + where.where();
+  return "timeout (" + std::to_string(o.request_timeout.count()) + " ms request deadline) " + std::string(phase) + " " +
+         where.where();
 }
 
 /// One keep-alive connection of a pool, running one call at a time on its strand. It
@@ -179,8 +187,13 @@ std::string timeout_message(const client_options& o, const origin& where, std::s
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(client_state& owner, pool& home, std::uint64_t id, bool use_tls)
-      : owner_(owner), pool_(home), id_(id), tls_(use_tls), strand_(asio::make_strand(owner.io)),
-        resolver_(strand_), resolve_timer_(strand_) {}
+      : owner_(owner),
+        pool_(home),
+        id_(id),
+        tls_(use_tls),
+        strand_(asio::make_strand(owner.io)),
+        resolver_(strand_),
+        resolve_timer_(strand_) {}
 
   ~connection() {
     std::lock_guard lock(owner_.mu);
@@ -283,9 +296,8 @@ class connection : public std::enable_shared_from_this<connection> {
     if (resolve_timed_out_) return fail(errc::io_error, "connect timeout resolving " + job_->where.where());
     if (ec) return fail(errc::io_error, "cannot resolve " + job_->where.where() + ": " + ec.message());
     lowest().expires_at(connect_deadline_);
-    lowest().async_connect(results, [self = shared_from_this()](error_code e, const tcp::endpoint&) {
-      self->on_connect(e);
-    });
+    lowest().async_connect(results,
+                           [self = shared_from_this()](error_code e, const tcp::endpoint&) { self->on_connect(e); });
   }
 
   void on_connect(error_code ec) {
@@ -312,9 +324,9 @@ class connection : public std::enable_shared_from_this<connection> {
     if (ec == beast::error::timeout) return fail(errc::io_error, "TLS handshake timeout with " + job_->where.where());
     if (ec) {
       const long verify = SSL_get_verify_result(secure_->native_handle());
-      const bool verify_failed =
-          verify != X509_V_OK || (ec.category() == asio::error::get_ssl_category() &&
-                                  ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED);
+      const bool verify_failed = verify != X509_V_OK || (ec.category() == asio::error::get_ssl_category() &&
+                                                         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                                                             SSL_R_CERTIFICATE_VERIFY_FAILED);
       if (verify_failed) {
         const char* why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "host name mismatch";
         return fail(errc::unauthorized, "TLS certificate verification failed for " + job_->where.where() + ": " + why);
@@ -336,7 +348,8 @@ class connection : public std::enable_shared_from_this<connection> {
     if (stopped_) return fail(errc::shutting_down, "client is shutting down");
     if (ec) {
       if (may_retry(ec)) return retry_fresh();
-      if (ec == beast::error::timeout) return fail(errc::io_error, timeout_message(owner_.opts, job_->where, "writing to"));
+      if (ec == beast::error::timeout)
+        return fail(errc::io_error, timeout_message(owner_.opts, job_->where, "writing to"));
       return fail(errc::io_error, "write to " + job_->where.where() + " failed: " + ec.message());
     }
     buffer_.clear();
@@ -358,7 +371,8 @@ class connection : public std::enable_shared_from_this<connection> {
         return fail(errc::io_error, "response from " + job_->where.where() + " exceeds max_response_bytes (" +
                                         std::to_string(owner_.opts.max_response_bytes) + ")");
       }
-      if (ec == beast::error::timeout) return fail(errc::io_error, timeout_message(owner_.opts, job_->where, "reading from"));
+      if (ec == beast::error::timeout)
+        return fail(errc::io_error, timeout_message(owner_.opts, job_->where, "reading from"));
       return fail(errc::io_error, "read from " + job_->where.where() + " failed: " + ec.message());
     }
     // Reusable only when the server keeps it open and sent nothing beyond this response.
@@ -501,8 +515,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool connected_ = false;
   bool watching_ = false;
   bool stopped_ = false;
-  bool reused_ = false;    ///< the current attempt runs on a pooled connection
-  bool retried_ = false;   ///< the current call already had its retry
+  bool reused_ = false;   ///< the current attempt runs on a pooled connection
+  bool retried_ = false;  ///< the current call already had its retry
   bool resolve_timed_out_ = false;
   char watch_byte_ = 0;
 };
@@ -578,9 +592,8 @@ void client::send(parley::http_call call, std::function<void(result<client_respo
   bump(self.stats.requests);
   auto reject = [&self, &done](errc code, std::string message) {
     bump(self.stats.errors);
-    asio::post(self.io, [done = std::move(done), code, message = std::move(message)] {
-      done(make_error(code, message));
-    });
+    asio::post(self.io,
+               [done = std::move(done), code, message = std::move(message)] { done(make_error(code, message)); });
   };
 
   auto where = parse_url(call.url);
@@ -608,10 +621,7 @@ void client::send(parley::http_call call, std::function<void(result<client_respo
   std::shared_ptr<connection> target;
   {
     std::lock_guard lock(self.mu);
-    if (self.stopping) {
-      done = std::move(j.done);
-      // Unlocks before posting via the scope end below.
-    } else {
+    if (!self.stopping) {
       auto& slot = self.pools[j.where.key()];
       if (!slot) slot = std::make_unique<pool>();
       pool& p = *slot;
@@ -629,7 +639,11 @@ void client::send(parley::http_call call, std::function<void(result<client_respo
       }
     }
   }
-  if (!target) return reject(errc::shutting_down, "client is shutting down");
+  if (!target) {
+    // Only a `done` running during shutdown can get here; answered outside the lock.
+    done = std::move(j.done);
+    return reject(errc::shutting_down, "client is shutting down");
+  }
   target->assign(std::move(j));
 }
 

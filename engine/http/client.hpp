@@ -21,16 +21,16 @@ namespace parley::engine::http {
 
 /// Limits and timeouts of one client. Defaults suit calls to the providers' send APIs.
 struct client_options {
-  std::size_t threads = 1;                              ///< I/O threads owned by the client
-  std::chrono::milliseconds connect_timeout{5000};      ///< resolve + TCP connect + TLS handshake
+  std::size_t threads = 1;                          ///< I/O threads owned by the client
+  std::chrono::milliseconds connect_timeout{5000};  ///< resolve + TCP connect + TLS handshake
   /// The whole call, from `send()` to the last byte of the response, including any wait
   /// for a free connection and the one transparent retry on a fresh connection.
   std::chrono::milliseconds request_timeout{30000};
-  std::size_t max_connections_per_host = 16;            ///< open connections per scheme+host+port; more calls queue
-  std::size_t max_response_bytes = 1 << 20;             ///< larger response bodies are an error
-  std::chrono::milliseconds idle_timeout{30000};        ///< an unused pooled connection is closed after it
-  std::string ca_file;                                  ///< extra trusted CA (PEM file), e.g. for tests; the system store is always trusted
-  bool verify_peer = true;                              ///< off only for tests against self-signed servers
+  std::size_t max_connections_per_host = 16;      ///< open connections per scheme+host+port; more calls queue
+  std::size_t max_response_bytes = 1 << 20;       ///< larger response bodies are an error
+  std::chrono::milliseconds idle_timeout{30000};  ///< an unused pooled connection is closed after it
+  std::string ca_file;      ///< extra trusted CA (PEM file), e.g. for tests; the system store is always trusted
+  bool verify_peer = true;  ///< off only for tests against self-signed servers
 };
 
 /// What the server answered (any status: interpreting it is the caller's job).
@@ -42,11 +42,11 @@ struct client_response {
 
 /// Counters a client keeps; read with `client::stats()` (relaxed, for metrics and tests).
 struct client_stats {
-  std::uint64_t requests = 0;             ///< calls handed to `send`
-  std::uint64_t connections_opened = 0;   ///< TCP connections established
-  std::uint64_t connections_reused = 0;   ///< calls that went out on a pooled keep-alive connection
-  std::uint64_t retried_on_fresh = 0;     ///< calls retried once because a pooled connection had gone stale
-  std::uint64_t errors = 0;               ///< calls completed with an error
+  std::uint64_t requests = 0;            ///< calls handed to `send`
+  std::uint64_t connections_opened = 0;  ///< TCP connections established
+  std::uint64_t connections_reused = 0;  ///< calls that went out on a pooled keep-alive connection
+  std::uint64_t retried_on_fresh = 0;    ///< calls retried once because a pooled connection had gone stale
+  std::uint64_t errors = 0;              ///< calls completed with an error
 };
 
 /// An HTTP/1.1 client with its own I/O threads.

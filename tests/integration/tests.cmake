@@ -31,4 +31,11 @@ parley_test(parley_bench_ingest_tests
   LIBS parley_e2e_support)
 target_compile_definitions(parley_bench_ingest_tests PRIVATE PARLEY_BENCH_PATH="$<TARGET_FILE:parley-bench>")
 add_dependencies(parley_bench_ingest_tests parleyd parley-bench)
+
+# Outbound: parleyd sending through the provider simulator (parley-bench simulate).
+parley_test(parley_outbound_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/outbound_test.cpp ${CMAKE_CURRENT_LIST_DIR}/../support/http_receiver.cpp
+  LIBS parley_e2e_support OpenSSL::Crypto)
+target_compile_definitions(parley_outbound_tests PRIVATE PARLEY_BENCH_PATH="$<TARGET_FILE:parley-bench>")
+add_dependencies(parley_outbound_tests parleyd parley-bench)
 endif()

@@ -8,4 +8,6 @@ parley_test(parley_providers_tests
     ${CMAKE_CURRENT_LIST_DIR}/messenger_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/telegram_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/postmark_test.cpp
-  LIBS parley_providers)
+    ${CMAKE_CURRENT_LIST_DIR}/send_test.cpp
+  LIBS parley_providers Boost::json)
+# send_test.cpp parses request bodies back with Boost.JSON (the library itself uses json_writer).

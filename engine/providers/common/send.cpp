@@ -18,9 +18,12 @@ std::string_view default_api_base(channel_type type) noexcept {
   switch (type) {
     case channel_type::whatsapp:
     case channel_type::messenger:
-    case channel_type::instagram: return "https://graph.facebook.com/v21.0";
-    case channel_type::telegram: return "https://api.telegram.org";
-    case channel_type::email: return "https://api.postmarkapp.com";
+    case channel_type::instagram:
+      return "https://graph.facebook.com/v21.0";
+    case channel_type::telegram:
+      return "https://api.telegram.org";
+    case channel_type::email:
+      return "https://api.postmarkapp.com";
   }
   return {};
 }
@@ -28,13 +31,14 @@ std::string_view default_api_base(channel_type type) noexcept {
 bool kind_sendable(channel_type type, message_kind kind) noexcept {
   switch (type) {
     case channel_type::whatsapp:
-      return kind == message_kind::text || kind == message_kind::template_message ||
-             kind == message_kind::image || kind == message_kind::document;
+      return kind == message_kind::text || kind == message_kind::template_message || kind == message_kind::image ||
+             kind == message_kind::document;
     case channel_type::messenger:
     case channel_type::instagram:
     case channel_type::telegram:
       return kind == message_kind::text || kind == message_kind::image || kind == message_kind::document;
-    case channel_type::email: return kind == message_kind::email;
+    case channel_type::email:
+      return kind == message_kind::email;
   }
   return false;
 }
@@ -48,11 +52,15 @@ result<http_call> build_send(const send_credentials& ch, std::string_view api_ba
   if (auto e = detail::require(api_base, "api_base")) return *std::move(e);
   if (auto e = detail::require(p.to, "recipient (to)")) return *std::move(e);
   switch (ch.type) {
-    case channel_type::whatsapp: return detail::build_whatsapp_send(ch, api_base, p);
+    case channel_type::whatsapp:
+      return detail::build_whatsapp_send(ch, api_base, p);
     case channel_type::messenger:
-    case channel_type::instagram: return detail::build_messenger_send(ch, api_base, p);
-    case channel_type::telegram: return detail::build_telegram_send(ch, api_base, p);
-    case channel_type::email: return detail::build_postmark_send(ch, api_base, p);
+    case channel_type::instagram:
+      return detail::build_messenger_send(ch, api_base, p);
+    case channel_type::telegram:
+      return detail::build_telegram_send(ch, api_base, p);
+    case channel_type::email:
+      return detail::build_postmark_send(ch, api_base, p);
   }
   return make_error(errc::invalid_argument, "unknown channel type");
 }
@@ -66,11 +74,15 @@ send_outcome interpret_send(channel_type type, unsigned http_status, std::string
     return detail::settle(0, std::move(e), retry_after_header);
   }
   switch (type) {
-    case channel_type::whatsapp: return detail::interpret_whatsapp_send(http_status, body, retry_after_header);
+    case channel_type::whatsapp:
+      return detail::interpret_whatsapp_send(http_status, body, retry_after_header);
     case channel_type::messenger:
-    case channel_type::instagram: return detail::interpret_messenger_send(http_status, body, retry_after_header);
-    case channel_type::telegram: return detail::interpret_telegram_send(http_status, body, retry_after_header);
-    case channel_type::email: return detail::interpret_postmark_send(http_status, body, retry_after_header);
+    case channel_type::instagram:
+      return detail::interpret_messenger_send(http_status, body, retry_after_header);
+    case channel_type::telegram:
+      return detail::interpret_telegram_send(http_status, body, retry_after_header);
+    case channel_type::email:
+      return detail::interpret_postmark_send(http_status, body, retry_after_header);
   }
   return detail::settle(http_status, {}, retry_after_header);
 }
@@ -92,8 +104,8 @@ std::string path_segment(std::string_view s) {
   out.reserve(s.size());
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || c == '~' || c == ':';
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                       c == '.' || c == '_' || c == '~' || c == ':';
     if (plain) {
       out.push_back(ch);
     } else {
@@ -176,9 +188,9 @@ send_outcome settle(unsigned http_status, provider_error e, std::optional<std::s
     o.error_message = "provider answered HTTP " + std::to_string(http_status);
   }
   if (transient) {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::optional<std::int64_t> header_ms;
     if (retry_after_header) header_ms = parse_retry_after_ms(*retry_after_header, now_ms);
     o.retry_after_ms = header_ms.value_or(std::max<std::int64_t>(e.retry_after_ms, 0));

@@ -38,11 +38,11 @@ inline constexpr std::size_t k_max_error_message = 200;
 
 /// What a provider's error body said, in one shape.
 struct provider_error {
-  std::string code;                ///< the provider's numeric code as text, "" when none
-  std::string message;             ///< human text from the body (truncated by settle)
-  bool transient = false;          ///< the provider says: try again
-  bool throttled = false;          ///< the provider says: too fast (implies transient)
-  std::int64_t retry_after_ms = 0; ///< a delay hint from the body, 0 when none
+  std::string code;                 ///< the provider's numeric code as text, "" when none
+  std::string message;              ///< human text from the body (truncated by settle)
+  bool transient = false;           ///< the provider says: try again
+  bool throttled = false;           ///< the provider says: too fast (implies transient)
+  std::int64_t retry_after_ms = 0;  ///< a delay hint from the body, 0 when none
 };
 
 /// An accepted outcome carrying `provider_message_id`.

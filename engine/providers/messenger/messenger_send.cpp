@@ -17,7 +17,9 @@ result<http_call> build_messenger_send(const send_credentials& ch, std::string_v
   if (!p.tag.empty()) w.field("tag", p.tag);
   w.key("message").begin_object();
   switch (p.kind) {
-    case message_kind::text: w.field("text", p.text); break;
+    case message_kind::text:
+      w.field("text", p.text);
+      break;
     case message_kind::image:
     case message_kind::document:
       // The Send API has no caption on attachments: a caption is not sent.
@@ -26,7 +28,8 @@ result<http_call> build_messenger_send(const send_credentials& ch, std::string_v
       w.key("payload").begin_object().field("url", p.media_url).key("is_reusable").boolean(true).end_object();
       w.end_object();
       break;
-    default: return make_error(errc::invalid_argument, "message type cannot be sent on Messenger/Instagram");
+    default:
+      return make_error(errc::invalid_argument, "message type cannot be sent on Messenger/Instagram");
   }
   w.end_object().end_object();
 

@@ -44,7 +44,8 @@ result<http_call> build_telegram_send(const send_credentials& ch, std::string_vi
       w.field(p.kind == message_kind::image ? "photo" : "document", p.media_url);
       if (!p.text.empty()) w.field("caption", p.text);
       break;
-    default: return make_error(errc::invalid_argument, "message type cannot be sent on Telegram");
+    default:
+      return make_error(errc::invalid_argument, "message type cannot be sent on Telegram");
   }
   // Only a Telegram message id (an integer) can be replied to; anything else is ignored.
   if (!p.reply_to_provider_id.empty() && is_integer_text(p.reply_to_provider_id)) {

@@ -30,10 +30,7 @@ result<http_call> build_whatsapp_send(const send_credentials& ch, std::string_vi
   if (auto e = require(ch.access_token, "access_token")) return *std::move(e);
 
   json_writer w;
-  w.begin_object()
-      .field("messaging_product", "whatsapp")
-      .field("recipient_type", "individual")
-      .field("to", p.to);
+  w.begin_object().field("messaging_product", "whatsapp").field("recipient_type", "individual").field("to", p.to);
   switch (p.kind) {
     case message_kind::text:
       w.field("type", "text").key("text").begin_object().field("body", p.text);
@@ -59,7 +56,8 @@ result<http_call> build_whatsapp_send(const send_credentials& ch, std::string_vi
       w.end_object();
       break;
     }
-    default: return make_error(errc::invalid_argument, "message type cannot be sent on WhatsApp");
+    default:
+      return make_error(errc::invalid_argument, "message type cannot be sent on WhatsApp");
   }
   if (!p.reply_to_provider_id.empty()) {
     w.key("context").begin_object().field("message_id", p.reply_to_provider_id).end_object();
