@@ -11,7 +11,7 @@ parley_project_target(parley_providers_bench)
 
 # parley-bench: the load generator (ingest today; send/simulate/mixed/verify later).
 add_executable(parley-bench parley_bench/main.cpp parley_bench/ingest.cpp parley_bench/histogram.cpp parley_bench/chart.cpp parley_bench/payloads.cpp
-  parley_bench/http_client.cpp parley_bench/verify.cpp
+  parley_bench/http_client.cpp parley_bench/verify.cpp parley_bench/load.cpp parley_bench/send.cpp
   parley_bench/simulate.cpp parley_bench/sim_state.cpp parley_bench/sim_control.cpp parley_bench/sim_providers.cpp
   parley_bench/sim_statuses.cpp parley_bench/status_pusher.cpp)
 target_link_libraries(parley-bench PRIVATE Boost::headers Boost::json OpenSSL::Crypto CLI11::CLI11 Threads::Threads)

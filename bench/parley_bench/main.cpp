@@ -1,11 +1,11 @@
 // parley-bench: load generator for Parley (and any endpoint speaking the providers'
-// webhook formats). Subcommands: ingest (this issue); send, simulate, mixed and verify
-// arrive with the load-testing issue.
+// webhook formats). Subcommands: ingest, send, mixed, simulate and verify.
 #include <CLI/CLI.hpp>
 
 #include <charconv>
 
 #include "ingest.hpp"
+#include "send.hpp"
 #include "simulate.hpp"
 #include "verify.hpp"
 
@@ -81,6 +81,38 @@ int main(int argc, char** argv) {
                        "sends kept for GET /_sim/sends, oldest dropped first; 0 = all (default 100000)");
   simulate->add_option("--seed", sim.seed, "seed of the injected throttles and errors (default 1)");
   simulate->add_flag("--quiet", sim.quiet, "no progress line");
+  // send (W2) and mixed (W3) share their flags.
+  parley::bench::send_options snd;
+  std::string send_duration = "10s";
+  parley::bench::ingest_options mixed_in;
+  std::string mixed_inbound_duration;
+  auto add_send_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--target", snd.target, "public listener base URL (http://HOST:PORT)");
+    cmd->add_option("--api-key", snd.api_key, "an existing tenant's API key (scope send)");
+    cmd->add_option("--channel-id", snd.channel_id, "the channel to send on (with --api-key)");
+    cmd->add_option("--admin", snd.admin, "admin base URL: create a tenant and a WhatsApp channel for the run");
+    cmd->add_option("--admin-token", snd.admin_token, "admin bearer token (with --admin)");
+    cmd->add_option("--simulator", snd.simulator, "parley-bench simulate base URL: the channel's provider; measures delivered/s");
+    cmd->add_option("--connections", snd.connections, "keep-alive connections (default 16)");
+    cmd->add_option("--rate", snd.rate, "requests per second, 0 = as fast as answers come (default 0)");
+    cmd->add_option("--duration", send_duration, "run time, e.g. 30s (default 10s)");
+    cmd->add_option("--count", snd.count, "stop after this many requests instead");
+    cmd->add_option("--contacts", snd.contacts, "recipients; with --admin their windows are opened first (default 1000)");
+    cmd->add_option("--batch", snd.batch, "send through /v1/messages/batch, this many messages per request");
+    cmd->add_option("--type", snd.type, "text (default) or template");
+    cmd->add_option("--priority", snd.priority, "conversational (default) or bulk");
+    cmd->add_option("--threads", snd.threads, "client I/O threads (default 1)");
+    cmd->add_option("--json", snd.json_file, "write every figure to this file");
+    cmd->add_option("--svg", snd.svg_file, "write a chart of throughput and p50/p99 over time to this file");
+    cmd->add_flag("--quiet", snd.quiet, "no live progress line");
+  };
+  auto* send = app.add_subcommand("send", "flood POST /v1/messages (or /batch) through the tenant API (W2)");
+  add_send_flags(send);
+  auto* mixed = app.add_subcommand("mixed", "sends, the three status webhooks each causes, and inbound webhooks together (W3)");
+  add_send_flags(mixed);
+  mixed->add_option("--inbound-rate", mixed_in.rate, "inbound webhooks per second, 0 = as fast as answers come (default 0)");
+  mixed->add_option("--inbound-connections", mixed_in.connections, "inbound keep-alive connections (default 16)");
+  mixed->add_option("--inbound-contacts", mixed_in.contacts, "distinct inbound senders (default 10000)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,6 +136,20 @@ int main(int argc, char** argv) {
     sim.latency_ms = latency_s * 1000;
     sim.status_delay_ms = status_delay_s * 1000;
     return parley::bench::run_simulate(sim);
+  }
+  if (send->parsed() || mixed->parsed()) {
+    if (!parse_duration(send_duration, snd.duration_s) || snd.connections == 0) {
+      std::fprintf(stderr, "parley-bench: --duration must look like 30s, 500ms or 2m and --connections at least 1\n");
+      return 2;
+    }
+    if (snd.type != "text" && snd.type != "template") {
+      std::fprintf(stderr, "parley-bench: --type is text or template\n");
+      return 2;
+    }
+    if (send->parsed()) return parley::bench::run_send(snd);
+    mixed_in.duration_s = snd.duration_s;
+    mixed_in.count = 0;
+    return parley::bench::run_mixed(snd, mixed_in);
   }
   if (verify->parsed()) return parley::bench::run_verify(ver);
   if (ingest->parsed()) return parley::bench::run_ingest(in);

@@ -87,7 +87,7 @@ std::string hmac_sha256_hex(const std::string& key, std::string_view data) {
 signed_webhook make_webhook(const channel_target& target, const message_seed& seed, std::size_t body_bytes) {
   signed_webhook w;
   // Provider timestamps move with the message number (seconds), as real traffic does.
-  std::int64_t ts = 1'790'000'000 + static_cast<std::int64_t>(seed.number % 100'000);
+  std::int64_t ts = (seed.base_time_s > 0 ? seed.base_time_s : 1'790'000'000) + static_cast<std::int64_t>(seed.number % 100'000);
   switch (target.kind) {
     case provider::whatsapp: {
       std::string from = "1555" + std::to_string(1'000'000 + seed.contact);

@@ -29,6 +29,7 @@ struct message_seed {
   std::uint64_t connection = 0;
   std::uint64_t number = 0;      ///< per connection; the same number = the same message
   std::uint64_t contact = 0;     ///< which of the run's customers sends it
+  std::int64_t base_time_s = 0;  ///< provider timestamps start here (0: a fixed past date, reproducible bytes)
 };
 
 struct signed_webhook {

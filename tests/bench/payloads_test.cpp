@@ -51,10 +51,10 @@ TEST_P(Payloads, AreSignedAndNormalizeToTheExpectedMessage) {
   provider p = GetParam();
   std::string secret = p == provider::postmark ? "user:p@ss:word" : "bench-secret-123";
   channel_target target{p, "/webhooks/x", secret};
-  auto w = make_webhook(target, message_seed{42, 3, 7, 11}, 1024);
+  auto w = make_webhook(target, message_seed{42, 3, 7, 11, 0}, 1024);
   EXPECT_TRUE(verifies(p, secret, w)) << provider_name(p);
   channel_target wrong{p, "/webhooks/x", p == provider::postmark ? "user:other" : "other-secret"};
-  EXPECT_FALSE(verifies(p, secret, make_webhook(wrong, message_seed{42, 3, 7, 11}, 1024))) << provider_name(p);
+  EXPECT_FALSE(verifies(p, secret, make_webhook(wrong, message_seed{42, 3, 7, 11, 0}, 1024))) << provider_name(p);
   auto n = normalize(p, w.body);
   ASSERT_TRUE(n.ok()) << provider_name(p) << ": " << n.err().message;
   ASSERT_EQ(n->messages.size(), 1u);
@@ -66,10 +66,10 @@ TEST_P(Payloads, AreSignedAndNormalizeToTheExpectedMessage) {
 TEST_P(Payloads, TheSameSeedGivesTheSameBytesAndAnotherSeedAnotherId) {
   provider p = GetParam();
   channel_target target{p, "/webhooks/x", p == provider::postmark ? "u:p" : "s"};
-  auto a = make_webhook(target, message_seed{1, 2, 3, 4}, 512);
-  auto b = make_webhook(target, message_seed{1, 2, 3, 4}, 512);
-  auto c = make_webhook(target, message_seed{1, 2, 4, 4}, 512);
-  auto d = make_webhook(target, message_seed{2, 2, 3, 4}, 512);
+  auto a = make_webhook(target, message_seed{1, 2, 3, 4, 0}, 512);
+  auto b = make_webhook(target, message_seed{1, 2, 3, 4, 0}, 512);
+  auto c = make_webhook(target, message_seed{1, 2, 4, 4, 0}, 512);
+  auto d = make_webhook(target, message_seed{2, 2, 3, 4, 0}, 512);
   EXPECT_EQ(a.body, b.body);
   EXPECT_EQ(a.headers, b.headers);
   EXPECT_NE(a.provider_message_id, c.provider_message_id);
