@@ -33,6 +33,11 @@ double default_outbound_rate(channel_type type) noexcept {
 
 std::int64_t recipient_gap_ms(channel_type type) noexcept { return type == channel_type::telegram ? 1'000 : 0; }
 
+delivery_counters& delivery_stats() noexcept {
+  static delivery_counters counters;
+  return counters;
+}
+
 namespace {
 
 constexpr int conversational = 0;
@@ -95,13 +100,20 @@ void add_waiting(delivery_state& st, storage::delivery_job job) {
   make_ready(st, c, recipient);
 }
 
-void report(self_ptr self, const storage::delivery_job& job, send_outcome outcome) {
+// `sent_at_ms`: when the accepted call went out. It becomes the message's provider time:
+// never later than the provider's own, so Messenger/Instagram watermarks (everything
+// sent before T is delivered/read) cover it.
+void report(self_ptr self, const storage::delivery_job& job, send_outcome outcome, std::int64_t sent_at_ms = 0) {
+  auto& stats = delivery_stats();
+  --stats.queued;
+  if (outcome.result == send_outcome::kind::accepted) ++stats.sent;
+  else ++stats.failed;
   auto tenant = caf::actor_cast<tenant_actor>(self->state.ctx->dir->tenant_actor(job.tenant));
   if (!tenant) return;  // tenant gone (deleted): its records go with it
   send_result r;
   r.job = job;
   r.outcome = std::move(outcome);
-  r.at_ms = self->state.ctx->time->now_ms();
+  r.at_ms = sent_at_ms > 0 ? sent_at_ms : self->state.ctx->time->now_ms();
   self->send(tenant, result_atom::value, std::move(r));
 }
 
@@ -209,11 +221,12 @@ void pump(self_ptr self) {
     }
     st.tokens -= 1;
     ++st.in_flight;
+    ++delivery_stats().attempts;
     st.last_sent_ms[job->payload.to] = now;
     auto me = caf::actor_cast<delivery_actor>(self);
     auto payload = job->payload;
-    st.ctx->transport(*channel, payload, [me, job = std::move(*job)](send_outcome outcome) mutable {
-      caf::anon_send(me, result_atom::value, attempt_done{std::move(job), std::move(outcome)});
+    st.ctx->transport(*channel, payload, [me, job = std::move(*job), now](send_outcome outcome) mutable {
+      caf::anon_send(me, result_atom::value, attempt_done{std::move(job), std::move(outcome), now});
     });
   }
   // When can something happen next?
@@ -234,6 +247,7 @@ void pump(self_ptr self) {
 
 void on_deliver(self_ptr self, storage::delivery_job& job) {
   auto& st = self->state;
+  ++delivery_stats().queued;
   if (job.not_before_ms > st.ctx->time->now_ms()) {
     timed t;
     t.due_ms = job.not_before_ms;
@@ -254,6 +268,8 @@ void on_attempt(self_ptr self, attempt_done& done) {
   std::int64_t now = st.ctx->time->now_ms();
   if (o.result == send_outcome::kind::retry) {
     int n = ++st.attempts[job_key(job)];
+    ++delivery_stats().retries;
+    if (o.throttled) ++delivery_stats().throttled;
     if (now - job.accepted_at_ms > st.ctx->give_up_after_ms) {
       report(self, job, failure(o.error_code.empty() ? "undeliverable" : o.error_code,
                                 "gave up after " + std::to_string(n) + " attempts: " + o.error_message));
@@ -278,7 +294,7 @@ void on_attempt(self_ptr self, attempt_done& done) {
       }
     }
   } else {
-    report(self, job, std::move(o));
+    report(self, job, std::move(o), done.started_ms);
   }
   st.attempts.erase(job_key(job));
   release(st, job.payload.to);

@@ -18,6 +18,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -57,10 +58,22 @@ struct delivery_context {
 /// The minimum gap between two messages to one recipient (0: none).
 [[nodiscard]] std::int64_t recipient_gap_ms(channel_type type) noexcept;
 
+/// Process-wide delivery counters (for metrics).
+struct delivery_counters {
+  std::atomic<std::uint64_t> attempts{0};   ///< provider calls made
+  std::atomic<std::uint64_t> sent{0};       ///< messages the providers accepted
+  std::atomic<std::uint64_t> failed{0};     ///< messages that failed for good (incl. expired)
+  std::atomic<std::uint64_t> retries{0};    ///< transient failures that will be retried
+  std::atomic<std::uint64_t> throttled{0};  ///< provider answers that said "too fast"
+  std::atomic<std::int64_t> queued{0};      ///< jobs waiting in delivery actors (incl. scheduled and retrying)
+};
+[[nodiscard]] delivery_counters& delivery_stats() noexcept;
+
 /// One provider call that finished.
 struct attempt_done {
   storage::delivery_job job;
   send_outcome outcome;
+  std::int64_t started_ms = 0;  ///< when the call went out
 };
 
 using delivery_actor = caf::typed_actor<caf::reacts_to<deliver_atom, storage::delivery_job>,

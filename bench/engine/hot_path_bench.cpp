@@ -4,6 +4,9 @@
 //
 //   HTTP parse -> verify -> normalize -> actor hop(s) -> record encode -> seal -> commit
 //
+// and for sends: outbox job encode here, provider request build/answer interpretation in
+// parley_providers_bench.
+//
 // Run: build/bench/parley_engine_bench --benchmark_min_time=0.5
 //      (Release build; Debian's libbenchmark prints "Library was built as DEBUG": harmless)
 #include <benchmark/benchmark.h>
@@ -117,6 +120,27 @@ void BM_RenderMessageJson(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_RenderMessageJson);
+
+// The outbox job stored with every accepted send (and read back when it is resumed).
+void BM_EncodeDeliveryJob(benchmark::State& state) {
+  storage::delivery_job job;
+  job.tenant = "acme";
+  job.channel_id = "ch_0123456789abcdef";
+  job.contact = "ct_0123456789abcdef";
+  job.seq = 42;
+  job.accepted_at_ms = 1749416383123;
+  job.payload.to = "16505551234";
+  job.payload.text = std::string(120, 'x');
+  for (auto _ : state) {
+    auto bytes = storage::encode(job);
+    auto back = storage::decode_delivery_job(bytes);
+    if (!back) std::abort();
+    benchmark::DoNotOptimize(back->seq);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetLabel("encode + decode");
+}
+BENCHMARK(BM_EncodeDeliveryJob);
 
 // One request/response between two actors: what each hop of the ingest path
 // (edge -> tenant -> conversation -> storage writer) costs in hand-off and wake-up.

@@ -144,6 +144,12 @@ bool sim_state::take_token(const parsed_send& send, std::int64_t now_us) {
   return true;
 }
 
+std::optional<webhook_url> sim_state::route_url_now(provider kind, const std::string& account) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = routes_.find({kind, account}); it != routes_.end()) return it->second.url;
+  return std::nullopt;
+}
+
 std::optional<status_route> sim_state::find_route(provider kind, const std::string& account) const {
   if (auto it = routes_.find({kind, account}); it != routes_.end()) return it->second;
   if (default_route_) {

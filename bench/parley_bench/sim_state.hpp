@@ -73,6 +73,9 @@ class sim_state {
   /// success with fresh ids), counts and records it. May resolve `send.kind` (Messenger
   /// vs Instagram) and `send.account` (Graph `me`) through the route table.
   [[nodiscard]] admission admit(parsed_send& send, std::string_view raw_body);
+  /// The URL statuses for `account` go to now (routes may change while an answer waits
+  /// for its latency); nullopt when it has no route of its own.
+  [[nodiscard]] std::optional<webhook_url> route_url_now(provider kind, const std::string& account) const;
 
   /// True while the simulated provider is "down".
   [[nodiscard]] bool down() const noexcept { return down_.load(std::memory_order_relaxed); }

@@ -104,6 +104,7 @@ class session : public std::enable_shared_from_this<session> {
         job_.emplace();
         job_->kind = parsed->kind;
         job_->url = admitted.route->url;
+        job_account_ = admitted.route->account;
         job_->delay = micros(admitted.status_delay_ms);
         job_->steps = std::move(steps);
       }
@@ -137,6 +138,10 @@ class session : public std::enable_shared_from_this<session> {
     // The send was accepted whether or not the answer reached the client: a real
     // provider delivers it (and reports its statuses) either way.
     if (job_) {
+      // Statuses go where the account's route points now, as a provider would post them.
+      if (!job_account_.empty()) {
+        if (auto url = srv_.state.route_url_now(job_->kind, job_account_)) job_->url = *url;
+      }
       srv_.pusher.push(std::move(*job_));
       job_.reset();
     }
@@ -157,6 +162,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   std::optional<sim::status_job> job_;
+  std::string job_account_;  ///< the route's account, to find its URL when the answer goes out
   bool keep_alive_ = true;
 };
 

@@ -98,3 +98,41 @@ void BM_NormalizePostmarkInbound(benchmark::State& state) {
 BENCHMARK(BM_NormalizePostmarkInbound);
 
 }  // namespace
+
+// ---- the send path: the provider request for one outbound message, and its answer ------
+
+parley::outbound_payload sample_text() {
+  parley::outbound_payload p;
+  p.kind = parley::message_kind::text;
+  p.to = "16505551234";
+  p.text = "Hi Sheena, your order #48213 left the warehouse this morning and arrives on Friday.";
+  return p;
+}
+
+void BM_BuildSendWhatsAppText(benchmark::State& state) {
+  send_credentials creds;
+  creds.type = parley::channel_type::whatsapp;
+  creds.account_id = "106540352242922";
+  creds.access_token = "EAAG-benchmark-token";
+  auto payload = sample_text();
+  for (auto _ : state) {
+    auto call = build_send(creds, "https://graph.facebook.com/v21.0", payload);
+    if (!call.ok()) std::abort();
+    benchmark::DoNotOptimize(call->body.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_BuildSendWhatsAppText);
+
+void BM_InterpretSendWhatsAppAccepted(benchmark::State& state) {
+  const std::string answer =
+      R"({"messaging_product":"whatsapp","contacts":[{"input":"16505551234","wa_id":"16505551234"}],)"
+      R"("messages":[{"id":"wamid.HBgLMTY1MDUwNzY1MjAVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"}]})";
+  for (auto _ : state) {
+    auto outcome = interpret_send(parley::channel_type::whatsapp, 200, answer, std::nullopt);
+    if (outcome.result != parley::send_outcome::kind::accepted) std::abort();
+    benchmark::DoNotOptimize(outcome.provider_message_id.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_InterpretSendWhatsAppAccepted);

@@ -320,6 +320,14 @@ class process {
     add("parley_webhooks_in_flight", "Webhooks accepted and not yet answered.", false, &c->in_flight);
     metrics_.add_value("parley_conversations_active", "Conversation actors currently active.", false,
                        [] { return static_cast<double>(actors::active_conversations()); });
+    auto& d = actors::delivery_stats();
+    add("parley_outbound_attempts_total", "Provider send calls made.", true, &d.attempts);
+    add("parley_outbound_sent_total", "Outbound messages the providers accepted.", true, &d.sent);
+    add("parley_outbound_failed_total", "Outbound messages that failed for good (expired included).", true, &d.failed);
+    add("parley_outbound_retries_total", "Transient send failures scheduled for a retry.", true, &d.retries);
+    add("parley_outbound_throttled_total", "Provider answers that said too fast (429 and throttling codes).", true, &d.throttled);
+    metrics_.add_value("parley_outbound_queued", "Accepted messages waiting in delivery actors (scheduled and retrying included).",
+                       false, [&d] { return static_cast<double>(d.queued.load()); });
   }
 
   const config& cfg_;

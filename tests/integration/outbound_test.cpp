@@ -433,10 +433,11 @@ TEST_F(outbound_test, AcceptedMessagesSurviveACrashMidFlight) {
   }
   ASSERT_TRUE(eventually([&] { return num(sim("GET", "/_sim/stats").json, "requests") >= 1; }));
   kill9();
-  sim_config(R"({"latency_ms":0})");
   start();
-  // The restarted engine listens on a new port: statuses go there now.
+  // The restarted engine listens on a new port: statuses go there from now on. Its
+  // resent messages are still held by the slow provider until after this point.
   route_statuses("whatsapp", s.ch.account_id, "/webhooks/whatsapp/" + s.channel, s.ch.app_secret);
+  sim_config(R"({"latency_ms":0})");
   for (const auto& id : ids) ASSERT_TRUE(reaches(s.key, id, "read")) << id << " is " << tenant_get(s.key, "/v1/messages/" + id).body;
   // At least once towards the provider: every recipient got theirs.
   for (int i = 0; i < 20; ++i) EXPECT_GE(sends_to("1555040" + std::to_string(1000 + i)), 1u);
