@@ -11,7 +11,11 @@
 #   redis    redis-benchmark XADD of 1 KiB, appendonly + appendfsync always, no pipelining
 #   js       parley-jetstream-pub: JetStream file stream, unique Nats-Msg-Id, publish-with-ack
 #   W1d      W1 with 20% redeliveries
-# then W1 at a fixed rate of half the median W1 throughput (ack latency at 50% load).
+#   W2       parley-bench send -> parleyd -> the provider simulator (pacing unlimited):
+#            accepted sends/s and delivered/s
+# then W1 at a fixed rate of half the median W1 throughput (ack latency at 50% load), and
+# W3 (parley-bench mixed) for --w3-duration (default 5m): sends with their three status
+# webhooks each plus inbound, together 0.3 x the median W1 in webhooks/s.
 # Every contender runs with the same number of connections/clients (--connections).
 #
 # Part "s" (the store-size scenarios), on a store pre-loaded with --s-messages messages
@@ -37,6 +41,7 @@ s_messages=10000000
 s_conversations=1000000
 s_active=100000
 port_base=18000
+w3_duration=5m
 
 usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
     --s-conversations) s_conversations=$2; shift 2 ;;
     --s-active) s_active=$2; shift 2 ;;
     --port-base) port_base=$2; shift 2 ;;
+    --w3-duration) w3_duration=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -58,6 +64,7 @@ done
 
 bash ops/install-deps.sh nginx wrk redis-server redis-tools nats-server
 bash ops/build.sh parleyd parley-bench parley-jetstream-pub >/dev/null
+sim_port=$((port_base + 90))
 
 bench=build/bench/parley-bench
 parleyd=build/engine/parleyd
@@ -185,6 +192,8 @@ EOF
   value=$(head -c 1024 /dev/zero | tr '\0' x)
   secs=$(seconds "$duration")
 
+  "$bench" simulate --listen "127.0.0.1:$sim_port" --quiet >"$out/simulator.out" 2>"$out/simulator.log" &
+  children+=("$!")
   start_parleyd w1 "$out/w1-data" sync
   w1_pid=$PARLEY_PID w1_pub=$PARLEY_PUB w1_admin=$PARLEY_ADMIN w1_token=$PARLEY_TOKEN
 
@@ -207,6 +216,10 @@ EOF
     record "{\"what\":\"jetstream\",\"round\":$r,\"throughput\":$(json "$out/js-$r.json" '["throughput"]'),\"errors\":$(json "$out/js-$r.json" '["errors"]'),\"p50_us\":$(json "$out/js-$r.json" '["latency_us"]["p50"]'),\"p99_us\":$(json "$out/js-$r.json" '["latency_us"]["p99"]'),\"p999_us\":0}"
     ingest_parley "$w1_pub" "$w1_admin" "$w1_token" "$out/w1d-$r.json" --duplicates 0.2
     record_ingest w1d "$r" "$out/w1d-$r.json"
+    "$bench" send --target "http://$w1_pub" --admin "http://$w1_admin" --admin-token "$w1_token" \
+      --simulator "http://127.0.0.1:$sim_port" --connections "$connections" --duration "$duration" --quiet \
+      --json "$out/w2-$r.json" >/dev/null || true
+    record "{\"what\":\"w2\",\"round\":$r,\"throughput\":$(json "$out/w2-$r.json" '["accepted_per_s"]'),\"delivered\":$(json "$out/w2-$r.json" '["delivered_per_s"]'),\"errors\":$(json "$out/w2-$r.json" '["errors"]'),\"p50_us\":$(json "$out/w2-$r.json" '["latency_us"]["p50"]'),\"p99_us\":$(json "$out/w2-$r.json" '["latency_us"]["p99"]'),\"p999_us\":0}"
   done
   half=$(python3 -c "print(int(float('$(median_of w1 throughput)') / 2))")
   echo "latency at 50% load: $half webhooks/s"
@@ -214,6 +227,14 @@ EOF
     ingest_parley "$w1_pub" "$w1_admin" "$w1_token" "$out/w1-half-$r.json" --rate "$half"
     record_ingest w1_half "$r" "$out/w1-half-$r.json"
   done
+  # W3: 0.3 x W1 in webhooks the engine receives: per send three statuses, plus inbound.
+  w3_sends=$(python3 -c "print(max(1, int(float('$(median_of w1 throughput)') * 0.3 / 6)))")
+  w3_inbound=$((w3_sends * 3))
+  echo "W3: $w3_sends sends/s (+$((w3_sends * 3)) status webhooks/s) and $w3_inbound inbound/s for $w3_duration"
+  "$bench" mixed --target "http://$w1_pub" --admin "http://$w1_admin" --admin-token "$w1_token" \
+    --simulator "http://127.0.0.1:$sim_port" --connections 16 --rate "$w3_sends" --duration "$w3_duration" \
+    --inbound-rate "$w3_inbound" --inbound-connections 16 --quiet --json "$out/w3.json" >"$out/w3.txt" || true
+  record "{\"what\":\"w3\",\"round\":1,\"throughput\":$(json "$out/w3.json" '["accepted_per_s"]'),\"errors\":$(json "$out/w3.json" '["errors"]'),\"webhooks_per_s\":$((w3_sends * 3 + w3_inbound)),\"p50_us\":$(json "$out/w3.json" '["latency_us"]["p50"]'),\"p99_us\":$(json "$out/w3.json" '["latency_us"]["p99"]'),\"p999_us\":0}"
   stop_parleyd "$w1_pid"
 fi
 
@@ -305,7 +326,7 @@ def ratio(label, a, b, target):
 print("\nthroughput, min / median / max per second")
 for label, what in [("W1 parleyd --durability sync", "w1"), ("nginx return 200 (HTTP ceiling)", "nginx"),
                     ("Redis XADD 1 KiB, appendfsync always", "redis"), ("JetStream publish-with-ack 1 KiB", "jetstream"),
-                    ("W1d (20% redeliveries)", "w1d"), ("S1 W1 on the empty store", "s1_empty"),
+                    ("W1d (20% redeliveries)", "w1d"), ("W2 accepted sends", "w2"), ("S1 W1 on the empty store", "s1_empty"),
                     ("S1 W1 on the pre-loaded store", "s1_loaded"), ("S2 history reads", "s2")]:
     line(label, what, "throughput")
 print("\nratios of medians")
@@ -314,6 +335,11 @@ ratio("W1 / Redis XADD", "w1", "redis", ">= 1.0")
 ratio("W1 / JetStream", "w1", "jetstream", ">= 2.0")
 ratio("W1d / W1", "w1d", "w1", ">= 0.9")
 ratio("S1 loaded / empty", "s1_loaded", "s1_empty", ">= 0.9")
+ratio("W2 accepted sends / W1", "w2", "w1", ">= 0.5")
+m = mmm("w2", "delivered")
+if m: print(f"  {'W2 delivered/s (keeps up with accepted/s)':<44} " + " / ".join(f"{x:,.0f}" for x in m))
+v = [r for r in rows if r["what"] == "w3"]
+if v: print(f"  {'W3 mixed: sends/s, webhooks/s, errors':<44} {v[0]['throughput']:,.0f}, {v[0]['webhooks_per_s']:,}, {v[0]['errors']}  (target: zero errors at >= 0.3 x W1)")
 print("\nlatency")
 for field, label in [("p50_us", "p50"), ("p99_us", "p99 (target <= 5 ms)"), ("p999_us", "p99.9 (target <= 20 ms)")]:
     m = mmm("w1_half", field)
