@@ -226,6 +226,29 @@ void delete_tenant(self_ptr self, delete_tenant_cmd& cmd) {
   cmd.done(status{});
 }
 
+// Applies a PATCH: durable first, then the retention policy (which governs reads and
+// compaction of the records already stored) and the directory.
+void update_tenant(self_ptr self, update_tenant_cmd& cmd) {
+  const auto& ctx = *self->state.ctx;
+  auto current = ctx.dir->tenant(cmd.id);
+  if (!current || current->status != tenant_status::active) return cmd.done(make_error(errc::not_found, "no such tenant"));
+  tenant_info t = *current;
+  const auto& p = cmd.patch;
+  if (p.name) t.name = *p.name;
+  if (p.send_requests_per_second) t.limits.send_requests_per_second = *p.send_requests_per_second;
+  if (p.monthly_outbound_quota) t.limits.monthly_outbound_quota = *p.monthly_outbound_quota;
+  if (p.messages_days) t.retention.messages_days = *p.messages_days;
+  if (p.raw_webhooks_days) t.retention.raw_webhooks_days = *p.raw_webhooks_days;
+  if (p.events_days) t.retention.events_days = *p.events_days;
+  if (p.webhook) t.webhook = *p.webhook;
+  std::vector<storage::write_op> ops = {
+      storage::write_op::put(family::meta, meta_key(meta_kind::tenant, t.id), encode_tenant(t), true)};
+  if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
+  ctx.retention->set_tenant(t.id, t.retention);
+  ctx.dir->update_tenant(std::make_shared<const tenant_info>(t));
+  cmd.done(t);
+}
+
 void create_channel(self_ptr self, create_channel_cmd& cmd) {
   const auto& ctx = *self->state.ctx;
   auto& c = cmd.info;
@@ -283,6 +306,7 @@ registry_actor::behavior_type registry_behavior(self_ptr self, std::shared_ptr<c
   return {
       [self](command_atom, create_tenant_cmd& c) { create_tenant(self, c); },
       [self](command_atom, delete_tenant_cmd& c) { delete_tenant(self, c); },
+      [self](command_atom, update_tenant_cmd& c) { update_tenant(self, c); },
       [self](command_atom, create_channel_cmd& c) { create_channel(self, c); },
       [self](command_atom, delete_channel_cmd& c) { delete_channel(self, c); },
       [self](command_atom, create_key_cmd& c) { create_key(self, c); },

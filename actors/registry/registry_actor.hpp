@@ -9,6 +9,7 @@
 #include <caf/typed_actor.hpp>
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -48,6 +49,20 @@ struct delete_tenant_cmd {
   std::string id;
   std::function<void(status)> done;
 };
+/// PATCH of a tenant: only the fields that are set change. `webhook` set to an empty
+/// optional removes the events webhook.
+struct tenant_patch {
+  std::optional<std::string> name;
+  std::optional<std::uint32_t> send_requests_per_second;
+  std::optional<std::uint64_t> monthly_outbound_quota;
+  std::optional<std::uint32_t> messages_days, raw_webhooks_days, events_days;
+  std::optional<std::optional<events_webhook>> webhook;
+};
+struct update_tenant_cmd {
+  std::string id;
+  tenant_patch patch;
+  std::function<void(result<tenant_info>)> done;
+};
 struct create_channel_cmd {
   channel_info info;  ///< id and created_at are assigned
   std::function<void(result<channel_info>)> done;
@@ -72,6 +87,7 @@ struct delete_key_cmd {
 /// unknown tenant/channel/key, already_exists for a taken tenant id, io errors as such.
 using registry_actor = caf::typed_actor<caf::reacts_to<command_atom, create_tenant_cmd>,
                                         caf::reacts_to<command_atom, delete_tenant_cmd>,
+                                        caf::reacts_to<command_atom, update_tenant_cmd>,
                                         caf::reacts_to<command_atom, create_channel_cmd>,
                                         caf::reacts_to<command_atom, delete_channel_cmd>,
                                         caf::reacts_to<command_atom, create_key_cmd>,
@@ -94,6 +110,7 @@ void stop_tenants(const directory& dir);
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::create_tenant_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::delete_tenant_cmd)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::update_tenant_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::create_channel_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::delete_channel_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::create_key_cmd)

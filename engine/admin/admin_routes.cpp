@@ -152,8 +152,10 @@ void create_tenant(const services& svc, request_ptr req, responder reply) {
     t.webhook = actors::events_webhook{*url, *secret};
   }
   if (!f.problem.empty()) return reply.send(http::response::error(400, "invalid_request", f.problem));
+  const services* s = &svc;
   caf::anon_send(svc.registry, actors::command_atom::value,
-                 actors::create_tenant_cmd{std::move(t), [reply](result<actors::created_tenant> r) {
+                 actors::create_tenant_cmd{std::move(t), [s, reply](result<actors::created_tenant> r) {
+                                             if (r && s->dispatch != nullptr) s->dispatch->sync();
                                              if (!r) {
                                                if (r.code() == errc::already_exists) {
                                                  return reply.send(response::error(409, "tenant_exists", "a tenant with this id exists"));
@@ -326,6 +328,53 @@ std::string render_channel(const actors::channel_info& c) {
   return out;
 }
 
+// PATCH /v1/admin/tenants/{tid}: name, limits, retention (applies to records already
+// stored) and events_webhook (null removes it). Fields left out keep their values.
+void patch_tenant(const services& svc, request_ptr req, responder reply) {
+  auto body = parse_object(*req, reply);
+  if (!body) return;
+  field_reader f{*body, {}};
+  actors::tenant_patch p;
+  if (body->contains("name")) p.name = f.string("name", true);
+  if (body->contains("id") && f.string("id", false) != std::string(req->param("tid"))) {
+    return reply.send(invalid_field("id", "a tenant's id cannot change"));
+  }
+  if (const auto* limits = f.object("limits")) {
+    field_reader lf{*limits, {}};
+    if (auto v = lf.integer("send_requests_per_second", 0, 1'000'000)) p.send_requests_per_second = static_cast<std::uint32_t>(*v);
+    if (auto v = lf.integer("monthly_outbound_quota", 0, 1LL << 50)) p.monthly_outbound_quota = static_cast<std::uint64_t>(*v);
+    if (!lf.problem.empty()) return reply.send(invalid_field("limits", lf.problem));
+  }
+  if (const auto* retention = f.object("retention")) {
+    field_reader rf{*retention, {}};
+    if (auto v = rf.integer("messages_days", 0, 36'500)) p.messages_days = static_cast<std::uint32_t>(*v);
+    if (auto v = rf.integer("raw_webhooks_days", 0, 36'500)) p.raw_webhooks_days = static_cast<std::uint32_t>(*v);
+    if (auto v = rf.integer("events_days", 0, 36'500)) p.events_days = static_cast<std::uint32_t>(*v);
+    if (!rf.problem.empty()) return reply.send(invalid_field("retention", rf.problem));
+  }
+  if (auto it = body->find("events_webhook"); it != body->end()) {
+    if (it->value().is_null()) {
+      p.webhook = std::optional<actors::events_webhook>();
+    } else if (const auto* hook = f.object("events_webhook")) {
+      field_reader hf{*hook, {}};
+      auto url = hf.string("url", true);
+      auto secret = hf.string("secret", true);
+      if (!hf.problem.empty()) return reply.send(invalid_field("events_webhook", hf.problem));
+      if (!is_http_url(*url)) return reply.send(invalid_field("events_webhook.url", "must be an http(s) URL"));
+      p.webhook = std::optional<actors::events_webhook>(actors::events_webhook{*url, *secret});
+    }
+  }
+  if (!f.problem.empty()) return reply.send(http::response::error(400, "invalid_request", f.problem));
+  const services* s = &svc;
+  caf::anon_send(svc.registry, actors::command_atom::value,
+                 actors::update_tenant_cmd{std::string(req->param("tid")), std::move(p),
+                                           [s, reply](result<actors::tenant_info> r) {
+                                             if (!r) return reply.send(error_response(r.err()));
+                                             if (s->dispatch != nullptr) s->dispatch->sync();  // webhook changes at once
+                                             reply.send(response::json(200, render_tenant(*r)));
+                                           }});
+}
+
 // GET /v1/admin/tenants/{tid}/events-webhook: where the push stands.
 std::string render_push_status(const actors::push_status& s) {
   std::string out;
@@ -407,6 +456,9 @@ void add_admin_routes(http::router& routes, const services& svc) {
                auto t = svc.dir->tenant(req->param("tid"));
                if (!t) return reply.send(response::error(404, "not_found", "no such tenant"));
                reply.send(response::json(200, render_tenant(*t)));
+             }));
+  routes.add(method::patch, "/v1/admin/tenants/{tid}", guarded(svc, [&svc](request_ptr req, responder reply) {
+               patch_tenant(svc, std::move(req), std::move(reply));
              }));
   routes.add(method::del, "/v1/admin/tenants/{tid}", guarded(svc, [&svc](request_ptr req, responder reply) {
                caf::anon_send(svc.registry, actors::command_atom::value,

@@ -61,6 +61,9 @@ TEST_F(AdminApi, EveryAdminRouteRefusesAMissingOrWrongToken) {
       {"GET", "/v1/admin/tenants/acme/channels", ""},
       {"GET", "/v1/admin/tenants/acme/channels/" + ch, ""},
       {"DELETE", "/v1/admin/tenants/acme/channels/" + ch, ""},
+      {"PATCH", "/v1/admin/tenants/acme", R"({"name":"taken over"})"},
+      {"GET", "/v1/admin/tenants/acme/events-webhook", ""},
+      {"PUT", "/v1/admin/tenants/acme/events-webhook/cursor", R"({"cursor":"0"})"},
   };
   std::vector<std::vector<std::string>> bad_headers = {
       {},
@@ -79,6 +82,7 @@ TEST_F(AdminApi, EveryAdminRouteRefusesAMissingOrWrongToken) {
   }
   // Nothing happened: tenant, channel and keys are all still there.
   EXPECT_EQ(str(admin("GET", "/v1/admin/tenants/acme").json, "status"), "active");
+  EXPECT_EQ(str(admin("GET", "/v1/admin/tenants/acme").json, "name"), "Tenant acme") << "the PATCH did nothing";
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/intruder").status, 404);
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/channels/" + ch).status, 200);
   EXPECT_EQ(tenant_get(extra, "/v1/conversations").status, 200);
@@ -89,6 +93,49 @@ TEST_F(AdminApi, EveryAdminRouteRefusesAMissingOrWrongToken) {
 }
 
 // ---- tenants ---------------------------------------------------------------------------------
+
+TEST_F(AdminApi, PatchChangesOnlyTheGivenFieldsAndSurvivesARestart) {
+  auto created = admin("POST", "/v1/admin/tenants",
+                       R"({"id":"patchy","name":"Patchy","limits":{"send_requests_per_second":5},)"
+                       R"("retention":{"messages_days":30,"raw_webhooks_days":10,"events_days":3}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto r = admin("PATCH", "/v1/admin/tenants/patchy",
+                 R"({"limits":{"monthly_outbound_quota":1000},"retention":{"messages_days":7},)"
+                 R"("events_webhook":{"url":"https://hooks.example/parley","secret":"whsec-patch-1"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto check = [&](const json_reply& t) {
+    EXPECT_EQ(str(t.json, "name"), "Patchy");
+    EXPECT_EQ(num(member(t.json, "limits"), "send_requests_per_second"), 5);
+    EXPECT_EQ(num(member(t.json, "limits"), "monthly_outbound_quota"), 1000);
+    EXPECT_EQ(num(member(t.json, "retention"), "messages_days"), 7);
+    EXPECT_EQ(num(member(t.json, "retention"), "raw_webhooks_days"), 10);
+    EXPECT_EQ(num(member(t.json, "retention"), "events_days"), 3);
+    EXPECT_EQ(str(member(t.json, "events_webhook"), "url"), "https://hooks.example/parley");
+    EXPECT_EQ(str(member(t.json, "events_webhook"), "secret"), "set") << "a secret is never returned";
+  };
+  check(r);
+  check(admin("GET", "/v1/admin/tenants/patchy"));
+  restart();
+  check(admin("GET", "/v1/admin/tenants/patchy"));
+  // null removes the webhook; the push status route then has nothing to show.
+  auto cleared = admin("PATCH", "/v1/admin/tenants/patchy", R"({"events_webhook":null})");
+  ASSERT_EQ(cleared.status, 200);
+  EXPECT_TRUE(member(cleared.json, "events_webhook").is_null());
+}
+
+TEST_F(AdminApi, PatchRefusesBadFieldsAndUnknownTenants) {
+  create_tenant("strict");
+  EXPECT_EQ(admin("PATCH", "/v1/admin/tenants/nobody", R"({"name":"x"})").status, 404);
+  for (const auto* body : {R"({"limits":{"send_requests_per_second":-1}})", R"({"retention":{"messages_days":"forever"}})",
+                           R"({"events_webhook":{"url":"ftp://x","secret":"s"}})", R"({"events_webhook":{"url":"https://x"}})",
+                           R"({"id":"renamed"})", R"({"name":""})", "[1,2]", "{not json"}) {
+    auto r = admin("PATCH", "/v1/admin/tenants/strict", body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
+  auto t = admin("GET", "/v1/admin/tenants/strict");
+  EXPECT_EQ(str(t.json, "name"), "Tenant strict");
+  EXPECT_TRUE(member(t.json, "events_webhook").is_null());
+}
 
 TEST_F(AdminApi, CreatedTenantIsListedAndItsKeyShownOnlyOnce) {
   auto created = admin("POST", "/v1/admin/tenants",

@@ -502,6 +502,17 @@ TEST_F(outbound_test, MonthlyQuotaAnswers429QuotaExceeded) {
   EXPECT_EQ(error_code(send(key, json::serialize(tpl))), "quota_exceeded");
 }
 
+TEST_F(outbound_test, PatchedLimitsApplyAtOnce) {
+  auto s = whatsapp_with_open_window("patched");
+  json::object tpl{{"channel_id", s.channel}, {"to", "15550100001"}, {"type", "template"},
+                   {"template", json::object{{"name", "t"}, {"language", "en_US"}}}};
+  EXPECT_EQ(send(s.key, json::serialize(tpl)).status, 202);
+  ASSERT_EQ(admin("PATCH", "/v1/admin/tenants/patched", R"({"limits":{"monthly_outbound_quota":1}})").status, 200);
+  EXPECT_EQ(error_code(send(s.key, json::serialize(tpl))), "quota_exceeded");
+  ASSERT_EQ(admin("PATCH", "/v1/admin/tenants/patched", R"({"limits":{"monthly_outbound_quota":0}})").status, 200);
+  EXPECT_EQ(send(s.key, json::serialize(tpl)).status, 202) << "0 means unlimited again";
+}
+
 // ---- event push ----------------------------------------------------------------------------
 
 std::string hmac_hex(const std::string& key, const std::string& data) {
@@ -599,6 +610,25 @@ TEST_F(outbound_test, EventsArePushedSignedInOrderAndRetriedWhileTheReceiverIsDo
   ASSERT_FALSE(arr(again, "events").empty());
   EXPECT_EQ(str(arr(again, "events").at(0), "id"), "ev_1");
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/nobody/events-webhook").status, 404);
+}
+
+TEST_F(outbound_test, AWebhookAddedByPatchGetsTheWholeRetainedFeed) {
+  http_receiver receiver;
+  std::string key = create_tenant("late-hook");
+  meta_channel ch;
+  std::string channel = create_channel("late-hook", ch.to_json());
+  auto hook = signed_meta(ch, channel, whatsapp_text(ch.account_id, wa_message{"wamid.before", "15550100001", "before", unix_now_s()}));
+  ASSERT_EQ(public_request("POST", hook.path, hook.body, hook.headers).status, 200);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/late-hook/events-webhook").status, 404);
+  json::object patch{{"events_webhook", json::object{{"url", "http://" + receiver.address() + "/in"}, {"secret", "s-late"}}}};
+  ASSERT_EQ(admin("PATCH", "/v1/admin/tenants/late-hook", json::serialize(patch)).status, 200);
+  ASSERT_TRUE(receiver.wait_until([](const auto& rs) { return !rs.empty(); }, settle_ms));
+  auto first = parse_json(receiver.requests().front().body);
+  ASSERT_FALSE(arr(first, "events").empty());
+  EXPECT_EQ(str(arr(first, "events").at(0), "type"), "message.received");
+  // Removed again: the push stops and its status is gone.
+  ASSERT_EQ(admin("PATCH", "/v1/admin/tenants/late-hook", R"({"events_webhook":null})").status, 200);
+  EXPECT_TRUE(eventually([&] { return admin("GET", "/v1/admin/tenants/late-hook/events-webhook").status == 404; }));
 }
 
 }  // namespace
