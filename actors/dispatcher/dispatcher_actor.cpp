@@ -15,6 +15,7 @@
 #include "parley/hex.hpp"
 #include "parley/storage/keys.hpp"
 #include "parley/storage/records.hpp"
+#include "registry/registry_actor.hpp"
 
 namespace parley::actors {
 
@@ -271,7 +272,7 @@ std::optional<push_status> dispatch_hub::status(const std::string& tenant) const
   return copy;
 }
 
-parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t cursor) {
+parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t cursor, const std::string& request_id) {
   caf::actor actor;
   {
     std::lock_guard lock(table_->mutex);
@@ -281,6 +282,7 @@ parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t
   }
   storage::write_group g;
   g.ops.push_back(storage::write_op::put(storage::family::meta, cursor_key(tenant), std::to_string(cursor)));
+  g.ops.push_back(audit_op(audit_entry{ctx_->time->now_ms(), "events_webhook.replay", tenant, std::to_string(cursor), request_id}));
   auto committed = std::make_shared<std::promise<errc>>();
   auto future = committed->get_future();
   caf::anon_send(ctx_->writer, append_atom::value,

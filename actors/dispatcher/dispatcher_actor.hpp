@@ -71,7 +71,7 @@ class dispatch_hub {
   [[nodiscard]] std::optional<push_status> status(const std::string& tenant) const;
   /// Moves the cursor (replay from there), durably. not_found when no webhook is set.
   /// Blocks until the cursor is stored: call it off the I/O threads.
-  [[nodiscard]] parley::status set_cursor(const std::string& tenant, std::uint64_t cursor);
+  [[nodiscard]] parley::status set_cursor(const std::string& tenant, std::uint64_t cursor, const std::string& request_id = {});
   void stop();
 
   struct shared;  ///< status shared with one dispatcher actor

@@ -7,6 +7,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <openssl/sha.h>
 
+#include <atomic>
+
 #include "parley/hex.hpp"
 #include "parley/ids.hpp"
 #include "parley/storage/keys.hpp"
@@ -171,6 +173,21 @@ std::pair<api_key_info, std::string> new_key(const std::string& tenant, std::uin
   return {std::move(info), std::move(key)};
 }
 
+std::atomic<std::uint64_t> audit_sequence{0};
+
+std::string audit_key(std::int64_t at_ms, std::uint64_t seq) {
+  return storage::key_builder()
+      .u8(static_cast<std::uint8_t>(meta_kind::audit))
+      .u64(static_cast<std::uint64_t>(at_ms))
+      .u64(seq)
+      .take();
+}
+
+storage::write_op audit(const registry_context& ctx, std::string action, std::string tenant, std::string target,
+                        const std::string& request_id) {
+  return audit_op(audit_entry{ctx.time->now_ms(), std::move(action), std::move(tenant), std::move(target), request_id});
+}
+
 struct registry_state {
   std::shared_ptr<const registry_context> ctx;
   static inline const char* name = "registry";
@@ -191,7 +208,8 @@ void create_tenant(self_ptr self, create_tenant_cmd& cmd) {
   auto [key, secret] = new_key(t.id, scope_send | scope_read, t.created_at_ms);
   std::vector<storage::write_op> ops = {
       storage::write_op::put(family::meta, meta_key(meta_kind::tenant, t.id), encode_tenant(t), true),
-      storage::write_op::put(family::meta, meta_key(meta_kind::api_key, key.hash), encode_key(key))};
+      storage::write_op::put(family::meta, meta_key(meta_kind::api_key, key.hash), encode_key(key)),
+      audit(ctx, "tenant.create", t.id, t.id, cmd.request_id)};
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
   ctx.retention->set_tenant(t.id, t.retention);
   auto info = std::make_shared<const tenant_info>(t);
@@ -218,6 +236,7 @@ void delete_tenant(self_ptr self, delete_tenant_cmd& cmd) {
   for (const auto& k : ctx.dir->keys_of(cmd.id)) {
     ops.push_back(storage::write_op::remove(family::meta, meta_key(meta_kind::api_key, k->hash)));
   }
+  ops.push_back(audit(ctx, "tenant.delete", cmd.id, cmd.id, cmd.request_id));
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
   if (auto handle = ctx.dir->tenant_actor(cmd.id)) caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
   ctx.dir->remove_tenant(cmd.id);
@@ -242,7 +261,8 @@ void update_tenant(self_ptr self, update_tenant_cmd& cmd) {
   if (p.events_days) t.retention.events_days = *p.events_days;
   if (p.webhook) t.webhook = *p.webhook;
   std::vector<storage::write_op> ops = {
-      storage::write_op::put(family::meta, meta_key(meta_kind::tenant, t.id), encode_tenant(t), true)};
+      storage::write_op::put(family::meta, meta_key(meta_kind::tenant, t.id), encode_tenant(t), true),
+      audit(ctx, "tenant.update", t.id, t.id, cmd.request_id)};
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
   ctx.retention->set_tenant(t.id, t.retention);
   ctx.dir->update_tenant(std::make_shared<const tenant_info>(t));
@@ -258,7 +278,8 @@ void create_channel(self_ptr self, create_channel_cmd& cmd) {
   c.id = generate_id("ch_");
   c.created_at_ms = ctx.time->now_ms();
   std::vector<storage::write_op> ops = {
-      storage::write_op::put(family::meta, meta_key(meta_kind::channel, c.tenant, c.id), encode_channel(c), true)};
+      storage::write_op::put(family::meta, meta_key(meta_kind::channel, c.tenant, c.id), encode_channel(c), true),
+      audit(ctx, "channel.create", c.tenant, c.id, cmd.request_id)};
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
   ctx.dir->put_channel(std::make_shared<const channel_info>(c));
   cmd.done(c);
@@ -274,6 +295,10 @@ void delete_channel(self_ptr self, delete_channel_cmd& cmd) {
   if (auto st = ctx.db->erase_now(family::meta, meta_key(meta_kind::channel, cmd.tenant, cmd.id)); !st) {
     return cmd.done(std::move(st).err());
   }
+  std::vector<storage::write_op> logged = {audit(ctx, "channel.delete", cmd.tenant, cmd.id, cmd.request_id)};
+  if (auto st = ctx.db->write(logged, true); !st) {
+    return cmd.done(std::move(st).err());
+  }
   cmd.done(status{});
 }
 
@@ -283,7 +308,8 @@ void create_key(self_ptr self, create_key_cmd& cmd) {
     return cmd.done(make_error(errc::not_found, "no such tenant"));
   }
   auto [key, secret] = new_key(cmd.tenant, cmd.scopes, ctx.time->now_ms());
-  std::vector<storage::write_op> ops = {storage::write_op::put(family::meta, meta_key(meta_kind::api_key, key.hash), encode_key(key))};
+  std::vector<storage::write_op> ops = {storage::write_op::put(family::meta, meta_key(meta_kind::api_key, key.hash), encode_key(key)),
+                                        audit(ctx, "api_key.create", cmd.tenant, key.id, cmd.request_id)};
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
   ctx.dir->put_key(std::make_shared<const api_key_info>(key));
   cmd.done(created_key{key, std::move(secret)});
@@ -294,7 +320,8 @@ void delete_key(self_ptr self, delete_key_cmd& cmd) {
   for (const auto& k : ctx.dir->keys_of(cmd.tenant)) {
     if (k->id != cmd.id) continue;
     ctx.dir->remove_key(k->hash);  // stops working at once, even before the write
-    std::vector<storage::write_op> ops = {storage::write_op::remove(family::meta, meta_key(meta_kind::api_key, k->hash))};
+    std::vector<storage::write_op> ops = {storage::write_op::remove(family::meta, meta_key(meta_kind::api_key, k->hash)),
+                                          audit(ctx, "api_key.delete", cmd.tenant, k->id, cmd.request_id)};
     if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
     return cmd.done(status{});
   }
@@ -315,6 +342,39 @@ registry_actor::behavior_type registry_behavior(self_ptr self, std::shared_ptr<c
 }
 
 }  // namespace
+
+storage::write_op audit_op(const audit_entry& e) {
+  json::object o{{"at_ms", e.at_ms}, {"action", e.action}, {"tenant", e.tenant}, {"target", e.target},
+                 {"request_id", e.request_id}};
+  return storage::write_op::put(family::meta, audit_key(e.at_ms, ++audit_sequence), json::serialize(o));
+}
+
+result<std::vector<audit_entry>> read_audit(const storage::store& db, const std::string& tenant, std::size_t limit) {
+  std::vector<audit_entry> out;
+  std::string before;
+  // Newest first, page by page, skipping other tenants' entries when filtering.
+  while (out.size() < limit) {
+    auto page = db.read_reverse(family::meta, meta_prefix(meta_kind::audit), before, 500);
+    if (!page) return std::move(page).err();
+    for (const auto& rec : *page) {
+      boost::system::error_code ec;
+      auto v = json::parse(rec.body, ec);
+      if (ec || !v.is_object()) continue;
+      const auto& o = v.as_object();
+      audit_entry e;
+      if (const auto* at = o.if_contains("at_ms"); at != nullptr && at->is_int64()) e.at_ms = at->as_int64();
+      e.action = str(o, "action");
+      e.tenant = str(o, "tenant");
+      e.target = str(o, "target");
+      e.request_id = str(o, "request_id");
+      if (tenant.empty() || e.tenant == tenant) out.push_back(std::move(e));
+      if (out.size() == limit) break;
+    }
+    if (page->size() < 500) break;
+    before = page->back().key;
+  }
+  return out;
+}
 
 std::string hash_api_key(std::string_view key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];

@@ -44,10 +44,12 @@ struct created_key {
 struct create_tenant_cmd {
   tenant_info info;
   std::function<void(result<created_tenant>)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 struct delete_tenant_cmd {
   std::string id;
   std::function<void(status)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 /// PATCH of a tenant: only the fields that are set change. `webhook` set to an empty
 /// optional removes the events webhook.
@@ -62,25 +64,30 @@ struct update_tenant_cmd {
   std::string id;
   tenant_patch patch;
   std::function<void(result<tenant_info>)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 struct create_channel_cmd {
   channel_info info;  ///< id and created_at are assigned
   std::function<void(result<channel_info>)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 struct delete_channel_cmd {
   std::string tenant;
   std::string id;
   std::function<void(status)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 struct create_key_cmd {
   std::string tenant;
   std::uint8_t scopes = 0;
   std::function<void(result<created_key>)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 struct delete_key_cmd {
   std::string tenant;
   std::string id;
   std::function<void(status)> done;
+  std::string request_id = {};  ///< for the audit log
 };
 
 /// Every command answers through its `done`, on the registry's thread: not_found for an
@@ -92,6 +99,20 @@ using registry_actor = caf::typed_actor<caf::reacts_to<command_atom, create_tena
                                         caf::reacts_to<command_atom, delete_channel_cmd>,
                                         caf::reacts_to<command_atom, create_key_cmd>,
                                         caf::reacts_to<command_atom, delete_key_cmd>>;
+
+/// One entry of the audit log: every admin mutation, never a secret.
+struct audit_entry {
+  std::int64_t at_ms = 0;
+  std::string action;  ///< tenant.create, tenant.update, tenant.delete, channel.create, ...
+  std::string tenant;
+  std::string target;  ///< the channel / key id, or the tenant id
+  std::string request_id;
+};
+/// The write that records `e` (meta family, keyed by time and a process-wide sequence).
+[[nodiscard]] storage::write_op audit_op(const audit_entry& e);
+/// The newest `limit` entries (of `tenant` only, when not empty), newest first.
+[[nodiscard]] result<std::vector<audit_entry>> read_audit(const storage::store& db, const std::string& tenant,
+                                                           std::size_t limit);
 
 /// Loads every tenant, channel and key from storage into `ctx->dir` and spawns the
 /// tenant actors. Blocking: call at start-up, before the listeners open.

@@ -7,6 +7,7 @@
 
 #include "api/http_util.hpp"
 #include "dispatcher/dispatcher_actor.hpp"
+#include "registry/registry_actor.hpp"
 #include "parley/ids.hpp"
 #include "parley/json_writer.hpp"
 #include "parley/storage/crypto.hpp"
@@ -170,7 +171,7 @@ void create_tenant(const services& svc, request_ptr req, responder reply) {
                                              json_writer::escape_into(out, r->api_key_id);
                                              out += "}";
                                              reply.send(response::json(201, std::move(out)));
-                                           }});
+                                           }, req->request_id});
 }
 
 void create_channel(const services& svc, request_ptr req, responder reply) {
@@ -223,7 +224,7 @@ void create_channel(const services& svc, request_ptr req, responder reply) {
                  actors::create_channel_cmd{std::move(c), [reply](result<actors::channel_info> r) {
                                               if (!r) return reply.send(error_response(r.err()));
                                               reply.send(response::json(201, render_channel(*r)));
-                                            }});
+                                            }, req->request_id});
 }
 
 void create_key(const services& svc, request_ptr req, responder reply) {
@@ -250,7 +251,7 @@ void create_key(const services& svc, request_ptr req, responder reply) {
                                           if (r->key.scopes & actors::scope_read) w.string("read");
                                           w.end_array().end_object();
                                           reply.send(response::json(201, std::move(out)));
-                                        }});
+                                        }, req->request_id});
 }
 
 std::function<void(status)> no_content(responder reply) {
@@ -372,7 +373,7 @@ void patch_tenant(const services& svc, request_ptr req, responder reply) {
                                              if (!r) return reply.send(error_response(r.err()));
                                              if (s->dispatch != nullptr) s->dispatch->sync();  // webhook changes at once
                                              reply.send(response::json(200, render_tenant(*r)));
-                                           }});
+                                           }, req->request_id});
 }
 
 // GET /v1/admin/tenants/{tid}/events-webhook: where the push stands.
@@ -423,15 +424,41 @@ void put_push_cursor(const services& svc, request_ptr req, responder reply) {
     if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) cursor = v;
   }
   if (!cursor) return reply.send(invalid_field("cursor", "an event cursor (\"0\" replays everything retained)"));
-  auto submitted = svc.readers->submit([&svc, tenant, c = *cursor, reply] {
+  auto submitted = svc.readers->submit([&svc, tenant, c = *cursor, reply, request_id = req->request_id] {
     if (svc.dispatch == nullptr) return reply.send(response::error(404, "not_found", "this tenant has no events webhook"));
-    auto st = svc.dispatch->set_cursor(tenant, c);
+    auto st = svc.dispatch->set_cursor(tenant, c, request_id);
     if (!st) {
       if (st.code() == errc::not_found) return reply.send(response::error(404, "not_found", st.err().message));
       return reply.send(error_response(st.err()));
     }
     auto s = svc.dispatch->status(tenant);
     reply.send(response::json(200, s ? render_push_status(*s) : "{}"));
+  });
+  if (!submitted) reply.send(error_response(submitted.err()));
+}
+
+// GET /v1/admin/audit?tenant=&limit=: the newest admin mutations first.
+void get_audit(const services& svc, request_ptr req, responder reply) {
+  auto limit = list_limit(*req);
+  if (!limit) return reply.send(invalid_field("limit", "must be an integer"));
+  std::string tenant = req->query_param("tenant").value_or("");
+  auto submitted = svc.readers->submit([&svc, tenant, n = *limit, reply] {
+    auto entries = actors::read_audit(*svc.db, tenant, n);
+    if (!entries) return reply.send(error_response(entries.err()));
+    std::string out;
+    json_writer w(out);
+    w.begin_object().key("entries").begin_array();
+    for (const auto& e : *entries) {
+      w.begin_object()
+          .field("at", format_rfc3339(e.at_ms))
+          .field("action", e.action)
+          .field("tenant", e.tenant)
+          .field("target", e.target)
+          .field("request_id", e.request_id)
+          .end_object();
+    }
+    w.end_array().end_object();
+    reply.send(response::json(200, std::move(out)));
   });
   if (!submitted) reply.send(error_response(submitted.err()));
 }
@@ -465,8 +492,10 @@ void add_admin_routes(http::router& routes, const services& svc) {
                               actors::delete_tenant_cmd{std::string(req->param("tid")), [reply](status st) {
                                                           if (!st) return reply.send(error_response(st.err()));
                                                           reply.send(response::json(202, R"({"status":"purging"})"));
-                                                        }});
+                                                        }, req->request_id});
              }));
+  routes.add(method::get, "/v1/admin/audit",
+             guarded(svc, [&svc](request_ptr req, responder reply) { get_audit(svc, std::move(req), std::move(reply)); }));
   routes.add(method::get, "/v1/admin/tenants/{tid}/events-webhook", guarded(svc, [&svc](request_ptr req, responder reply) {
                get_push_status(svc, std::move(req), std::move(reply));
              }));
@@ -478,7 +507,7 @@ void add_admin_routes(http::router& routes, const services& svc) {
   routes.add(method::del, "/v1/admin/tenants/{tid}/api-keys/{kid}", guarded(svc, [&svc](request_ptr req, responder reply) {
                caf::anon_send(svc.registry, actors::command_atom::value,
                               actors::delete_key_cmd{std::string(req->param("tid")), std::string(req->param("kid")),
-                                                     no_content(reply)});
+                                                     no_content(reply), req->request_id});
              }));
   routes.add(method::post, "/v1/admin/tenants/{tid}/channels", guarded(svc, [&svc](request_ptr req, responder reply) {
                create_channel(svc, std::move(req), std::move(reply));
@@ -503,7 +532,7 @@ void add_admin_routes(http::router& routes, const services& svc) {
   routes.add(method::del, "/v1/admin/tenants/{tid}/channels/{cid}", guarded(svc, [&svc](request_ptr req, responder reply) {
                caf::anon_send(svc.registry, actors::command_atom::value,
                               actors::delete_channel_cmd{std::string(req->param("tid")), std::string(req->param("cid")),
-                                                         no_content(reply)});
+                                                         no_content(reply), req->request_id});
              }));
 }
 
