@@ -17,7 +17,7 @@ target_compile_definitions(parley_e2e_support PRIVATE PARLEYD_PATH="$<TARGET_FIL
 parley_project_target(parley_e2e_support)
 add_dependencies(parley_e2e_support parleyd)
 
-foreach(suite inbound admin_api crash_flood lifecycle overload)
+foreach(suite inbound admin_api crash_flood lifecycle overload isolation)
   parley_test(parley_${suite}_tests
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/${suite}_test.cpp
     LIBS parley_e2e_support)
