@@ -437,6 +437,33 @@ void put_push_cursor(const services& svc, request_ptr req, responder reply) {
   if (!submitted) reply.send(error_response(submitted.err()));
 }
 
+// POST /v1/admin/checkpoints {"path"}: a consistent online snapshot for backup; the
+// path becomes a data directory `parleyd --data-dir` can start from (with the same master
+// key, which is not copied).
+void create_checkpoint(const services& svc, request_ptr req, responder reply) {
+  auto body = parse_object(*req, reply);
+  if (!body) return;
+  field_reader f{*body, {}};
+  auto path = f.string("path", true);
+  if (!f.problem.empty()) return reply.send(invalid_field("path", "required absolute path of a directory to create"));
+  auto submitted = svc.readers->submit([&svc, path = *path, reply, request_id = req->request_id] {
+    auto st = svc.db->checkpoint(path);
+    if (!st) {
+      if (st.code() == errc::already_exists) return reply.send(response::error(409, "conflict", st.err().message));
+      if (st.code() == errc::invalid_argument) return reply.send(response::error(400, "invalid_request", st.err().message));
+      return reply.send(error_response(st.err()));
+    }
+    std::string out;
+    json_writer w(out);
+    w.begin_object().field("path", path).field("created_at", format_rfc3339(svc.time->now_ms())).end_object();
+    std::vector<storage::write_op> logged = {
+        actors::audit_op(actors::audit_entry{svc.time->now_ms(), "checkpoint.create", "", path, request_id})};
+    (void)svc.db->write(logged, true);
+    reply.send(response::json(201, std::move(out)));
+  });
+  if (!submitted) reply.send(error_response(submitted.err()));
+}
+
 // GET /v1/admin/audit?tenant=&limit=: the newest admin mutations first.
 void get_audit(const services& svc, request_ptr req, responder reply) {
   auto limit = list_limit(*req);
@@ -493,6 +520,9 @@ void add_admin_routes(http::router& routes, const services& svc) {
                                                           if (!st) return reply.send(error_response(st.err()));
                                                           reply.send(response::json(202, R"({"status":"purging"})"));
                                                         }, req->request_id});
+             }));
+  routes.add(method::post, "/v1/admin/checkpoints", guarded(svc, [&svc](request_ptr req, responder reply) {
+               create_checkpoint(svc, std::move(req), std::move(reply));
              }));
   routes.add(method::get, "/v1/admin/audit",
              guarded(svc, [&svc](request_ptr req, responder reply) { get_audit(svc, std::move(req), std::move(reply)); }));

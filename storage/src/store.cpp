@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <openssl/crypto.h>
@@ -498,6 +499,24 @@ status store::flush() {
   std::vector<rocksdb::ColumnFamilyHandle*> handles(impl_->handles.begin(), impl_->handles.end());
   rocksdb::Status s = impl_->db->Flush(fo, handles);
   if (!s.ok()) return to_error(s, "flush");
+  return {};
+}
+
+status store::checkpoint(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir(directory);
+  if (!dir.is_absolute()) return make_error(errc::invalid_argument, "path: must be absolute");
+  if (fs::exists(dir, ec)) return make_error(errc::already_exists, "path: already exists");
+  if (!fs::is_directory(dir.parent_path(), ec)) return make_error(errc::invalid_argument, "path: its parent directory does not exist");
+  if (!fs::create_directory(dir, ec) || ec) return make_error(errc::io_error, "path: cannot create the directory");
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) return to_error(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // Flush first (log_size_for_flush 0): the snapshot then needs no WAL replay to be whole.
+  s = cp->CreateCheckpoint((dir / "db").string(), 0);
+  if (!s.ok()) return to_error(s, "checkpoint");
   return {};
 }
 

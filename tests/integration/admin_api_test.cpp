@@ -2,6 +2,9 @@
 // its mutations do to the public listener (keys, webhooks), also across restarts.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
+
 #include <algorithm>
 #include <tuple>
 
@@ -161,6 +164,47 @@ TEST_F(AdminApi, EveryMutationIsAuditedWithoutSecrets) {
   restart();
   auto after = admin("GET", "/v1/admin/audit?tenant=audited");
   EXPECT_EQ(arr(after.json, "entries").size(), 6u) << "the log is durable";
+}
+
+TEST_F(AdminApi, ACheckpointIsADataDirectoryParleydStartsFrom) {
+  std::string key = create_tenant("backed-up");
+  meta_channel ch;
+  std::string channel = create_channel("backed-up", ch.to_json());
+  auto before = signed_meta(ch, channel, whatsapp_text(ch.account_id, wa_message{"wamid.cp-1", "15550108001", "before the backup", unix_now_s()}));
+  ASSERT_EQ(public_request("POST", before.path, before.body, before.headers).status, 200);
+
+  temp_dir backups;
+  std::string path = backups.sub("nightly");
+  auto r = admin("POST", "/v1/admin/checkpoints", "{\"path\":\"" + path + "\"}");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(str(r.json, "path"), path);
+  EXPECT_EQ(admin("POST", "/v1/admin/checkpoints", "{\"path\":\"" + path + "\"}").status, 409) << "never overwrites";
+  EXPECT_EQ(admin("POST", "/v1/admin/checkpoints", R"({"path":"relative/dir"})").status, 400);
+  EXPECT_EQ(admin("POST", "/v1/admin/checkpoints", R"({"path":"/nonexistent-parent-dir/x"})").status, 400);
+  EXPECT_EQ(admin("POST", "/v1/admin/checkpoints", R"({})").status, 400);
+  EXPECT_EQ(admin_raw("POST", "/v1/admin/checkpoints", "{\"path\":\"" + backups.sub("other") + "\"}", {}).status, 401);
+
+  // Written after the checkpoint: not in it.
+  auto after = signed_meta(ch, channel, whatsapp_text(ch.account_id, wa_message{"wamid.cp-2", "15550108002", "after the backup", unix_now_s()}));
+  ASSERT_EQ(public_request("POST", after.path, after.body, after.headers).status, 200);
+
+  // Restore: the checkpoint plus the master key (kept apart from backups) is a data dir.
+  std::filesystem::copy_file(data_dir() + "/master.key", path + "/master.key");
+  child_process restored(PARLEYD_PATH, {"--data-dir", path, "--public-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"},
+                         {std::string("PARLEY_ADMIN_TOKEN=") + fixture_admin_token}, backups.sub("restored.log"));
+  auto line = restored.read_line(fixture_start_timeout_ms);
+  ASSERT_TRUE(line.has_value()) << read_file(backups.sub("restored.log"));
+  auto ready = parse_ready_line(*line);
+  ASSERT_TRUE(ready.has_value());
+  auto convs = http_request(ready->public_addr, "GET", "/v1/conversations", "", {"Authorization: Bearer " + key});
+  ASSERT_TRUE(convs.has_value());
+  EXPECT_EQ(convs->status, 200);
+  EXPECT_NE(convs->body.find("15550108001"), std::string::npos) << convs->body;
+  EXPECT_EQ(convs->body.find("15550108002"), std::string::npos) << "written after the checkpoint";
+  restored.signal(SIGTERM);
+  EXPECT_EQ(restored.wait_exit(fixture_start_timeout_ms), 0);
+  // The original carries on with both.
+  EXPECT_EQ(all_conversations(key).size(), 2u);
 }
 
 TEST_F(AdminApi, PatchRefusesBadFieldsAndUnknownTenants) {

@@ -123,6 +123,10 @@ class store {
   [[nodiscard]] status erase_now(family f, std::string_view key);
   /// Flushes memtables to SST files (the WAL already holds everything durable).
   [[nodiscard]] status flush();
+  /// A consistent online snapshot of the whole store in `directory`/db (RocksDB
+  /// checkpoint: hard links where it can, copies otherwise). `directory` must not exist
+  /// yet; its parent must. The master key is not part of it (back it up separately).
+  [[nodiscard]] status checkpoint(const std::string& directory);
   /// Compacts the whole family to the bottom level, running the TTL filter on all of it.
   [[nodiscard]] status compact(family f);
   /// Number of keys physically present with `prefix`, expired or not (for tests/ops).
