@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "parleyd: %s\n", keys.err().message.c_str());
     return keys.code() == parley::errc::invalid_argument ? 2 : 1;
   }
+  if (cfg.rotate_master_key_to) return rotate_master_key(cfg, *keys, *cfg.rotate_master_key_to);
   if (keys->generated_master_key) spdlog::info("generated master key file={}", keys->master_key_source);
   if (keys->generated_admin_token) spdlog::info("generated admin token file={}", keys->admin_token_source);
   spdlog::info("starting data_dir={} master_key_from={} admin_token_from={}", cfg.data_dir, keys->master_key_source,

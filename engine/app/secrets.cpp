@@ -1,12 +1,16 @@
 #include "app/secrets.hpp"
 
+#include "parley/clock.hpp"
 #include "parley/hex.hpp"
+#include "parley/storage/retention.hpp"
+#include "parley/storage/store.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -106,6 +110,50 @@ result<secrets> load_or_create_secrets(const std::string& data_dir, const env_lo
     out.admin_token_source = path;
   }
   return out;
+}
+
+
+int rotate_master_key(const config& cfg, const secrets& current, const std::string& new_key_file) {
+  auto text = read_secret_file(new_key_file);
+  if (!text) {
+    std::fprintf(stderr, "parleyd: cannot read %s\n", new_key_file.c_str());
+    return 2;
+  }
+  auto next = storage::aead_key::from_base64(*text);
+  if (!next) {
+    std::fprintf(stderr, "parleyd: %s must hold base64 of exactly 32 bytes\n", new_key_file.c_str());
+    return 2;
+  }
+  storage::store_options so;
+  so.path = cfg.data_dir + "/db";
+  so.master_key = current.master_key;
+  so.retention = std::make_shared<storage::retention_policy>(system_clock::instance(), cfg.dedup_window_hours);
+  auto db = storage::store::open(std::move(so));
+  if (!db) {
+    std::fprintf(stderr, "parleyd: cannot open storage (is parleyd running on it?): %s\n", db.err().message.c_str());
+    return 1;
+  }
+  if (auto st = (*db)->check_master_key(); !st) {
+    std::fprintf(stderr, "parleyd: %s\n", st.err().message.c_str());
+    return 2;
+  }
+  auto count = (*db)->rotate_master_key(*next);
+  if (!count) {
+    std::fprintf(stderr, "parleyd: rotation failed, nothing changed: %s\n", count.err().message.c_str());
+    return 1;
+  }
+  std::string key_file = cfg.data_dir + "/master.key";
+  if (current.master_key_source == key_file) {
+    if (auto st = write_secret_file(key_file, next->to_base64() + "\n"); !st) {
+      std::fprintf(stderr, "parleyd: keys re-wrapped but %s could not be replaced: put the new key there by hand\n",
+                   key_file.c_str());
+      return 1;
+    }
+    std::printf("parleyd: master key rotated: %zu tenant keys re-wrapped; %s holds the new key\n", *count, key_file.c_str());
+  } else {
+    std::printf("parleyd: master key rotated: %zu tenant keys re-wrapped; set PARLEY_MASTER_KEY to the new key\n", *count);
+  }
+  return 0;
 }
 
 }  // namespace parley::engine

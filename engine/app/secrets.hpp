@@ -24,4 +24,10 @@ struct secrets {
 /// be read or written.
 [[nodiscard]] result<secrets> load_or_create_secrets(const std::string& data_dir, const env_lookup& env);
 
+/// `parleyd --rotate-master-key FILE`: opens the store with the current master key,
+/// re-wraps every tenant key under the key in FILE (no data is rewritten) and, when the
+/// current key came from <data-dir>/master.key, replaces that file atomically. Prints one
+/// line and returns the exit status (0 done, 2 bad key file or wrong current key, 1 I/O).
+[[nodiscard]] int rotate_master_key(const config& cfg, const secrets& current, const std::string& new_key_file);
+
 }  // namespace parley::engine

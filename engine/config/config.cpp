@@ -316,6 +316,10 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
                  "webhooks accepted but not yet durable; more get 503 + Retry-After (env PARLEY_MAX_WEBHOOKS_IN_FLIGHT, default 16384)");
   app.add_option("--conversation-idle-seconds", flags.conversation_idle_seconds,
                  "passivate a conversation idle this long (env PARLEY_CONVERSATION_IDLE_SECONDS, default 60)");
+  std::optional<std::string> rotate_to;
+  app.add_option("--rotate-master-key", rotate_to,
+                 "maintenance: re-wrap every tenant key under the master key in this file (base64 of 32 bytes), "
+                 "replace <data-dir>/master.key with it when that was the key's source, and exit");
   app.footer(
       "Secrets: PARLEY_ADMIN_TOKEN and PARLEY_MASTER_KEY (base64 of 32 bytes); when unset they are generated on "
       "first start into <data-dir>/admin.token and <data-dir>/master.key (mode 0600).\n"
@@ -350,6 +354,7 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   auto cfg = validate(config{}, merged);
   if (!cfg) return std::move(cfg).err();
   cfg->config_file = config_file;
+  cfg->rotate_master_key_to = rotate_to;
   return parse_outcome{parse_outcome::action::run, std::move(*cfg), {}};
 }
 

@@ -27,6 +27,9 @@ enum class durability_mode : std::uint8_t { sync, async };
 /// Everything parleyd can be told. Defaults are the embedded ones of API.md.
 struct config {
   std::optional<std::string> config_file;
+  /// `--rotate-master-key FILE`: re-wrap the tenant keys under the key in FILE and exit
+  /// (a maintenance command; parleyd must not be running on the data directory).
+  std::optional<std::string> rotate_master_key_to;
   std::string data_dir = "./parley-data";
   listen_address public_addr{"127.0.0.1", 8080};
   listen_address admin_addr{"127.0.0.1", 8081};

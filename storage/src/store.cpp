@@ -520,6 +520,49 @@ status store::checkpoint(const std::string& directory) {
   return {};
 }
 
+result<std::size_t> store::rotate_master_key(const aead_key& next) {
+  std::lock_guard create_lock(impl_->create_mutex);
+  std::lock_guard keys_lock(impl_->keys_mutex);
+  rocksdb::WriteBatch batch;
+  std::size_t count = 0;
+  std::string prefix = key_builder().u8(static_cast<std::uint8_t>(meta_kind::tenant_key)).take();
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(family::meta)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string key = it->key().ToString();
+    std::string wrapped = it->value().ToString();
+    flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(wrapped.data()), wrapped.size());
+    if (!verifier.VerifyBuffer<fb::WrappedKey>(nullptr)) return make_error(errc::corruption, "a tenant key record does not parse");
+    auto* wk = flatbuffers::GetRoot<fb::WrappedKey>(wrapped.data());
+    if (wk->sealed_key() == nullptr) return make_error(errc::corruption, "a tenant key record is empty");
+    std::string raw, sealed;
+    std::string_view old_sealed(reinterpret_cast<const char*>(wk->sealed_key()->data()), wk->sealed_key()->size());
+    auto aad = location_aad(family::meta, key);
+    if (!storage::open(impl_->options.master_key, aad, old_sealed, raw)) {
+      return make_error(errc::corruption, "a tenant key does not open with the current master key");
+    }
+    auto st = storage::seal(next, aad, raw, sealed);
+    OPENSSL_cleanse(raw.data(), raw.size());
+    if (!st) return std::move(st).err();
+    flatbuffers::FlatBufferBuilder builder(128);
+    auto sealed_offset = builder.CreateVector(reinterpret_cast<const std::uint8_t*>(sealed.data()), sealed.size());
+    builder.Finish(fb::CreateWrappedKey(builder, wk->version(), wk->created_at_ms(), sealed_offset));
+    batch.Put(impl_->cf(family::meta), key,
+              rocksdb::Slice(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize()));
+    ++count;
+  }
+  if (!it->status().ok()) return to_error(it->status(), "read tenant keys");
+  static constexpr std::string_view check_text = "parley master key check v1";
+  auto check_key = key_builder().u8(static_cast<std::uint8_t>(meta_kind::master_check)).take();
+  std::string check;
+  if (auto st = storage::seal(next, location_aad(family::meta, check_key), check_text, check); !st) return std::move(st).err();
+  batch.Put(impl_->cf(family::meta), check_key, check);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return to_error(s, "store re-wrapped keys");
+  impl_->options.master_key = next;
+  return count;
+}
+
 status store::compact(family f) {
   rocksdb::CompactRangeOptions cro;
   cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

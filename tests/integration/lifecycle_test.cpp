@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "support/parley_fixture.hpp"
@@ -43,6 +44,54 @@ class Lifecycle : public parley_fixture {
   meta_channel whatsapp;
   std::string key, wa_id;
 };
+
+// Runs `parleyd <args>` to completion (a maintenance command); its exit status and stdout.
+std::pair<int, std::string> run_parleyd(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                                        const std::string& log) {
+  child_process p(PARLEYD_PATH, args, env, log);
+  std::string out;
+  while (auto line = p.read_line(fixture_start_timeout_ms)) out += *line + "\n";
+  auto code = p.wait_exit(fixture_start_timeout_ms);
+  return {code.value_or(-1), out};
+}
+
+TEST_F(Lifecycle, MasterKeyRotationReWrapsTenantKeysAndKeepsEveryRecordReadable) {
+  send("wamid.rot-1", "15550107001", "written under the old master key", unix_now_s());
+  std::string conv = str(all_conversations(key).at(0), "id");
+  std::string old_key = read_file(data_dir() + "/master.key");
+  ASSERT_FALSE(old_key.empty());
+  stop();
+
+  temp_dir scratch;
+  std::string new_key_file = scratch.sub("new.key");
+  {
+    std::ofstream f(new_key_file);
+    f << "q2VNqWc0n8M5oWvD2Yb9K1L3Tz7xHf0eJgRpUaIsCwE=\n";  // base64 of 32 bytes
+  }
+  std::string token = std::string("PARLEY_ADMIN_TOKEN=") + fixture_admin_token;
+  auto bad = run_parleyd({"--data-dir", data_dir(), "--rotate-master-key", scratch.sub("missing.key")}, {token}, scratch.sub("bad.log"));
+  EXPECT_EQ(bad.first, 2);
+  EXPECT_EQ(read_file(data_dir() + "/master.key"), old_key) << "a failed rotation changes nothing";
+  auto done = run_parleyd({"--data-dir", data_dir(), "--rotate-master-key", new_key_file}, {token}, scratch.sub("rotate.log"));
+  ASSERT_EQ(done.first, 0) << done.second << read_file(scratch.sub("rotate.log"));
+  EXPECT_NE(done.second.find("1 tenant keys re-wrapped"), std::string::npos) << done.second;
+  EXPECT_EQ(read_file(data_dir() + "/master.key"), read_file(new_key_file));
+  EXPECT_EQ(read_file(scratch.sub("rotate.log")).find("q2VNqWc0"), std::string::npos) << "the key is never logged";
+
+  // The old key no longer opens this data directory.
+  std::string old_b64 = old_key.substr(0, old_key.find_last_not_of("\n") + 1);
+  auto refused = run_parleyd({"--data-dir", data_dir(), "--public-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"},
+                             {token, "PARLEY_MASTER_KEY=" + old_b64}, scratch.sub("old.log"));
+  EXPECT_EQ(refused.first, 2) << read_file(scratch.sub("old.log"));
+
+  // Everything stored before is readable under the new key, and new writes work.
+  start();
+  auto messages = all_messages(key, conv);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(str(messages.at(0), "text"), "written under the old master key");
+  send("wamid.rot-2", "15550107001", "and one after", unix_now_s());
+  EXPECT_EQ(all_messages(key, conv).size(), 2u);
+}
 
 TEST_F(Lifecycle, IdleConversationsArePassivatedAndReactivatedWithTheirState) {
   for (int i = 0; i < 30; ++i) send("wamid.idle." + std::to_string(i), "1555010" + std::to_string(1000 + i), "hi", 1'790'000'000 + i);

@@ -127,6 +127,10 @@ class store {
   /// checkpoint: hard links where it can, copies otherwise). `directory` must not exist
   /// yet; its parent must. The master key is not part of it (back it up separately).
   [[nodiscard]] status checkpoint(const std::string& directory);
+  /// Re-wraps every tenant data key (and the master-key check value) under `next`, in one
+  /// durable write; no record is rewritten. The store uses `next` from then on. Call it
+  /// after check_master_key() succeeded. Returns how many tenant keys were re-wrapped.
+  [[nodiscard]] result<std::size_t> rotate_master_key(const aead_key& next);
   /// Compacts the whole family to the bottom level, running the TTL filter on all of it.
   [[nodiscard]] status compact(family f);
   /// Number of keys physically present with `prefix`, expired or not (for tests/ops).
