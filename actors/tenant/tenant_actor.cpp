@@ -57,6 +57,14 @@ struct tenant_state {
   std::unordered_map<std::string, storage::message_ref> recent_sent;  ///< channel|provider id -> message
   std::deque<std::string> recent_sent_order;
   std::unordered_map<std::string, std::vector<parked_status>> parked;  ///< channel|provider id -> statuses
+  /// Send results routed in the last park_ms per channel|recipient: a watermark arriving
+  /// before such a result is stored must still cover it.
+  struct routed_result {
+    std::string contact, provider_message_id;
+    std::uint64_t seq = 0;
+    std::int64_t at_ms = 0;
+  };
+  std::unordered_map<std::string, std::deque<routed_result>> recent_results;
   std::unordered_map<std::string, active_conversation> active;
   std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
   std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
@@ -239,6 +247,29 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
       continue;
     }
     // A watermark: every outbound message to this recipient sent up to that time.
+    if (st.sends_in_flight[ch.id] > 0) {
+      // It may also cover a send whose result is still on its way (not yet stored with
+      // its provider id): keep it for those, like a per-message status.
+      std::string key = "wm|" + ch.id + "|" + s.recipient_id;
+      bool first = !st.parked.contains(key);
+      st.parked[key].push_back(parked_status{job.channel, s, nullptr});
+      if (first) self->delayed_send(self, std::chrono::milliseconds(park_ms), idle_atom::value, key);
+    }
+    if (auto it = st.recent_results.find(ch.id + "|" + s.recipient_id); it != st.recent_results.end()) {
+      std::int64_t now = st.ctx->time->now_ms();
+      while (!it->second.empty() && now - it->second.front().at_ms > park_ms) it->second.pop_front();
+      for (const auto& rr : it->second) {
+        if (rr.at_ms > s.watermark_ms) continue;
+        inbound_status one = s;
+        one.provider_message_id = rr.provider_message_id;
+        storage::message_record placeholder;  // the conversation has the record in its cache
+        placeholder.seq = rr.seq;
+        placeholder.outbound = true;
+        job.ack->add();
+        route_status(self, rr.contact, conversation_status{job.channel, one, std::move(placeholder), job.ack});
+      }
+      if (it->second.empty()) st.recent_results.erase(it);
+    }
     auto contact = db.get(storage::family::identities, storage::identity_key(st.ctx->tenant, ch.type, s.recipient_id));
     if (!contact) continue;
     auto page = db.read_reverse(storage::family::messages, storage::message_prefix(st.ctx->tenant, contact->body), {}, 200);
@@ -674,6 +705,9 @@ void on_send_result(self_ptr self, send_result& r) {
   if (r.outcome.result == send_outcome::kind::accepted) {
     sent_key = job.channel_id + "|" + r.outcome.provider_message_id;
     remember_sent(st, sent_key, storage::message_ref{st.ctx->tenant, job.contact, job.seq});
+    auto& recent = st.recent_results[job.channel_id + "|" + job.payload.to];
+    if (recent.size() >= 64) recent.pop_front();
+    recent.push_back(tenant_state::routed_result{job.contact, r.outcome.provider_message_id, job.seq, r.at_ms});
   }
   ++st.active[job.contact].sent;
   self->send(*conv, result_atom::value, conversation_send_result{r, current});
@@ -684,6 +718,17 @@ void on_send_result(self_ptr self, send_result& r) {
       self->send(*conv, pstatus_atom::value, conversation_status{p.channel, p.status, current, p.ack});
     }
     st.parked.erase(it);
+  }
+  // And watermarks of this recipient that cover it (kept until they expire: they may
+  // cover more sends still on their way).
+  if (auto it = st.parked.find("wm|" + job.channel_id + "|" + job.payload.to); !sent_key.empty() && it != st.parked.end()) {
+    for (const auto& p : it->second) {
+      if (p.status.watermark_ms < r.at_ms) continue;
+      inbound_status one = p.status;
+      one.provider_message_id = r.outcome.provider_message_id;
+      ++st.active[job.contact].sent;
+      self->send(*conv, pstatus_atom::value, conversation_status{p.channel, one, current, nullptr});
+    }
   }
 }
 

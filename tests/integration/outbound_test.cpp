@@ -403,8 +403,8 @@ TEST_F(outbound_test, EveryChannelSendsThroughItsProvider) {
 
   // Messenger/Instagram: delivery then read watermarks; email: a delivery record;
   // Telegram has no delivery statuses (sent is final).
-  EXPECT_TRUE(reaches(key, str(m.json, "id"), "read"));
-  EXPECT_TRUE(reaches(key, str(ig.json, "id"), "read"));
+  EXPECT_TRUE(reaches(key, str(m.json, "id"), "read")) << tenant_get(key, "/v1/messages/" + str(m.json, "id")).body;
+  EXPECT_TRUE(reaches(key, str(ig.json, "id"), "read")) << tenant_get(key, "/v1/messages/" + str(ig.json, "id")).body;
   EXPECT_TRUE(reaches(key, str(em.json, "id"), "delivered"));
   EXPECT_TRUE(reaches(key, str(tg.json, "id"), "sent"));
 
