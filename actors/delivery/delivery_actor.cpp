@@ -317,10 +317,6 @@ delivery_actor::behavior_type delivery_behavior(self_ptr self, std::shared_ptr<c
 
 }  // namespace
 
-delivery_actor spawn_delivery(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx, std::string channel_id) {
-  return sys.spawn(delivery_behavior, std::move(ctx), std::move(channel_id));
-}
-
 namespace {
 
 caf::behavior delivery_router(caf::event_based_actor* self, std::shared_ptr<const delivery_context> ctx) {

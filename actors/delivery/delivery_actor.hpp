@@ -80,9 +80,6 @@ using delivery_actor = caf::typed_actor<caf::reacts_to<deliver_atom, storage::de
                                         caf::reacts_to<result_atom, attempt_done>,
                                         caf::reacts_to<tick_atom>>;
 
-[[nodiscard]] delivery_actor spawn_delivery(caf::actor_system& sys, std::shared_ptr<const delivery_context> ctx,
-                                            std::string channel_id);
-
 /// The channel -> delivery actor map. `enqueue` is thread-safe and never spawns on the
 /// caller's thread (the storage writer's completions call it): a router actor owns the
 /// map and spawns each channel's actor, linked to itself, so stopping the router stops

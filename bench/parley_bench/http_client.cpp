@@ -1,5 +1,7 @@
 #include "http_client.hpp"
 
+#include <boost/json.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -48,6 +50,14 @@ std::optional<std::pair<int, std::string>> sync_request(const url& base, const s
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::string json_string_field(const std::string& body, std::string_view key) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* x = o != nullptr ? o->if_contains(key) : nullptr;
+  return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
 }
 
 }  // namespace parley::bench

@@ -13,13 +13,6 @@
 namespace parley::bench {
 namespace {
 
-std::string json_field(const std::string& json, const std::string& key) {
-  auto pos = json.find("\"" + key + "\":\"");
-  if (pos == std::string::npos) return {};
-  pos += key.size() + 4;
-  return json.substr(pos, json.find('"', pos) - pos);
-}
-
 // Creates a tenant and one channel per provider through the admin API.
 bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds, std::vector<channel_target>& out,
                      std::string& tenant_out, std::string& api_key_out) {
@@ -36,7 +29,7 @@ bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds
     return false;
   }
   tenant_out = tenant;
-  api_key_out = json_field(t->second, "api_key");
+  api_key_out = json_string_field(t->second, "api_key");
   for (provider kind : kinds) {
     channel_target target{kind, {}, "bench-secret-" + std::to_string(rng())};
     if (kind == provider::postmark) target.secret = "bench-user:" + target.secret;
@@ -47,7 +40,7 @@ bool set_up_channels(const ingest_options& o, const std::vector<provider>& kinds
                    c ? c->first : 0);
       return false;
     }
-    target.path = json_field(c->second, "webhook_path");
+    target.path = json_string_field(c->second, "webhook_path");
     if (target.path.empty()) return false;
     out.push_back(std::move(target));
   }

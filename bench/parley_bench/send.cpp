@@ -20,14 +20,6 @@ namespace {
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
 
-std::string field(const std::string& body, const char* key) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  const auto* o = ec ? nullptr : v.if_object();
-  const auto* x = o != nullptr ? o->if_contains(key) : nullptr;
-  return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
-}
-
 std::string recipient(std::uint64_t contact) { return "1555" + std::to_string(1'000'000 + contact); }
 
 // What the run talks to: the tenant's key and channel, and (when the bench made them) the
@@ -53,7 +45,7 @@ bool set_up(const send_options& o, setup& s) {
     std::fprintf(stderr, "parley-bench: creating tenant failed (%d)\n", t ? t->first : 0);
     return false;
   }
-  s.api_key = field(t->second, "api_key");
+  s.api_key = json_string_field(t->second, "api_key");
   std::string secret = "send-secret-" + std::to_string(rng());
   std::string channel = channel_json(provider::whatsapp, secret);
   channel = "{\"api_base\":\"" + o.simulator + "/v21.0\",\"outbound_per_second\":100000," + channel.substr(1);
@@ -62,8 +54,8 @@ bool set_up(const send_options& o, setup& s) {
     std::fprintf(stderr, "parley-bench: creating the channel failed (%d)\n", c ? c->first : 0);
     return false;
   }
-  s.channel_id = field(c->second, "id");
-  s.inbound = channel_target{provider::whatsapp, field(c->second, "webhook_path"), secret};
+  s.channel_id = json_string_field(c->second, "id");
+  s.inbound = channel_target{provider::whatsapp, json_string_field(c->second, "webhook_path"), secret};
   return true;
 }
 

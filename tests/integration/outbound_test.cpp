@@ -59,14 +59,7 @@ class outbound_test : public parley_fixture {
   }
 
   json_reply sim(const std::string& method, const std::string& path, const std::string& body = {}) const {
-    auto r = http_request(sim_addr_, method, path, body, {"Content-Type: application/json"});
-    json_reply out;
-    if (!r) return out;
-    out.status = r->status;
-    out.headers = r->headers;
-    out.body = r->body;
-    out.json = parse_json(r->body);
-    return out;
+    return to_json_reply(http_request(sim_addr_, method, path, body, {"Content-Type: application/json"}));
   }
 
   void sim_config(const std::string& body) { ASSERT_EQ(sim("POST", "/_sim/config", body).status, 200) << body; }

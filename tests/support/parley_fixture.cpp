@@ -10,8 +10,6 @@ namespace parley::testing {
 
 namespace json = boost::json;
 
-namespace {
-
 json_reply to_json_reply(const std::optional<http_reply>& r) {
   json_reply out;
   if (!r) return out;
@@ -21,6 +19,8 @@ json_reply to_json_reply(const std::optional<http_reply>& r) {
   out.json = parse_json(r->body);
   return out;
 }
+
+namespace {
 
 std::string with_query(const std::string& path, const std::string& query) {
   return path + (path.find('?') == std::string::npos ? "?" : "&") + query;

@@ -105,6 +105,8 @@ class parley_fixture : public ::testing::Test {
 
 // ---- JSON helpers ------------------------------------------------------------------------
 
+/// An http_request answer as a json_reply (status 0 when none came).
+json_reply to_json_reply(const std::optional<http_reply>& r);
 /// Parses `text`; a null value when it is not JSON.
 boost::json::value parse_json(const std::string& text);
 /// `o[key]` as a string; "" when absent or not a string.
