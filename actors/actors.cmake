@@ -9,11 +9,12 @@ add_library(parley_actors STATIC
   conversation/conversation_actor.cpp
   delivery/delivery_actor.cpp
   dispatcher/dispatcher_actor.cpp
+  retention/retention_actor.cpp
   common/blocking_pool.cpp
   common/feed.cpp
   common/feed_notifier.cpp
   common/views.cpp)
 target_include_directories(parley_actors
   PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(parley_actors PUBLIC parley_storage CAF::core PRIVATE Boost::json OpenSSL::Crypto)
+target_link_libraries(parley_actors PUBLIC parley_storage CAF::core PRIVATE Boost::json OpenSSL::Crypto spdlog::spdlog fmt::fmt)
 parley_project_target(parley_actors)

@@ -5,6 +5,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <deque>
@@ -294,6 +295,7 @@ void handle_statuses(self_ptr self, const inbound_job& job) {
 }
 
 result<storage::conversation_state> merge_contacts(self_ptr self, const std::string& keep, const std::string& other);
+status commit_and_wait(self_ptr self, storage::write_group g, std::string_view what);
 
 void on_inbound(self_ptr self, inbound_job& job) {
   auto& st = self->state;
@@ -466,17 +468,89 @@ result<storage::conversation_state> merge_contacts(self_ptr self, const std::str
   }
 
   // Commit before answering (and before either conversation can be activated again).
-  auto committed = std::make_shared<std::promise<errc>>();
-  auto future = committed->get_future();
-  self->send(ctx.writer, append_atom::value,
-             append_job{std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); }, {}});
-  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    return make_error(errc::overloaded, "the merge did not commit in time");
-  }
-  if (auto code = future.get(); code != errc::ok) return make_error(code, "the merge could not be stored");
+  if (auto done = commit_and_wait(self, std::move(g), "the merge"); !done) return std::move(done).err();
   st.identity_cache.clear();
   st.link_cache.clear();
   return std::move(*a);
+}
+
+// Commits `g` through the storage writer and waits for it (this actor is detached).
+status commit_and_wait(self_ptr self, storage::write_group g, std::string_view what) {
+  auto committed = std::make_shared<std::promise<errc>>();
+  auto future = committed->get_future();
+  self->send(self->state.ctx->writer, append_atom::value,
+             append_job{std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); }, {}});
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return make_error(errc::overloaded, std::string(what) + " did not commit in time");
+  }
+  if (auto code = future.get(); code != errc::ok) return make_error(code, std::string(what) + " could not be stored");
+  return {};
+}
+
+// The first, durable step of a contact's erasure: afterwards nothing of the contact is
+// readable through any route. What remains (events and raw payloads that name them, and
+// the physical removal) is left to the retention actor through the stored erasure record.
+result<std::vector<std::string>> erase_contact(self_ptr self, const std::string& contact) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& tenant = ctx.tenant;
+  if (auto known = load_state(ctx, contact); !known) return std::move(known).err();
+  if (!quiesce_and_retire(self, contact)) return make_error(errc::overloaded, "the conversation is busy; retry");
+  auto state = load_state(ctx, contact);  // quiescing may have committed newer state
+  if (!state) return std::move(state).err();
+
+  storage::write_group g;
+  g.ops.push_back(storage::write_op::remove_prefix(storage::family::messages, storage::message_prefix(tenant, contact)));
+  g.ops.push_back(storage::write_op::remove_prefix(storage::family::outbox, storage::message_prefix(tenant, contact)));
+  g.ops.push_back(storage::write_op::remove(storage::family::conversations, storage::conversation_key(tenant, contact)));
+  if (state->last_message_at_ms > 0) {
+    g.ops.push_back(storage::write_op::remove(storage::family::conversations,
+                                              storage::activity_key(tenant, state->last_message_at_ms, contact)));
+  }
+  std::vector<std::string> external_ids;
+  for (const auto& id : state->identities) {
+    g.ops.push_back(storage::write_op::remove(storage::family::identities, storage::identity_key(tenant, id.channel, id.external_id)));
+    external_ids.push_back(id.external_id);
+  }
+  // Links by phone number and email, when they still point at this contact.
+  for (auto link : {state->phone_e164.empty() ? std::string() : storage::phone_key(tenant, state->phone_e164),
+                    state->email.empty() ? std::string() : storage::email_key(tenant, state->email)}) {
+    if (link.empty()) continue;
+    auto owner = ctx.db->get(storage::family::identities, link);
+    if (owner && owner->body == contact) g.ops.push_back(storage::write_op::remove(storage::family::identities, link));
+  }
+  if (!state->phone_e164.empty()) {
+    external_ids.push_back(state->phone_e164);
+    if (state->phone_e164.front() == '+') external_ids.push_back(state->phone_e164.substr(1));  // WhatsApp writes digits
+  }
+  if (!state->email.empty()) external_ids.push_back(state->email);
+  std::sort(external_ids.begin(), external_ids.end());
+  external_ids.erase(std::unique(external_ids.begin(), external_ids.end()), external_ids.end());
+  if (ctx.erasure_record) g.ops.push_back(ctx.erasure_record(contact, external_ids));
+  if (auto done = commit_and_wait(self, std::move(g), "the erasure"); !done) return std::move(done).err();
+  st.identity_cache.clear();
+  st.link_cache.clear();
+  return external_ids;
+}
+
+// Forgets one message: through the conversation's retirement, so no cached copy of the
+// record can write it back afterwards.
+status erase_message(self_ptr self, const std::string& contact, std::uint64_t seq) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& tenant = ctx.tenant;
+  auto key = storage::message_key(tenant, contact, seq);
+  if (auto rec = ctx.db->get(storage::family::messages, key); !rec) return std::move(rec).err();
+  if (!quiesce_and_retire(self, contact)) return make_error(errc::overloaded, "the conversation is busy; retry");
+  auto state = load_state(ctx, contact);
+  if (!state) return std::move(state).err();
+  storage::write_group g;
+  g.ops.push_back(storage::write_op::remove(storage::family::messages, key));
+  g.ops.push_back(storage::write_op::remove(storage::family::outbox, storage::outbox_key(tenant, contact, seq)));
+  if (state->message_count > 0) --state->message_count;
+  g.ops.push_back(storage::write_op::put(storage::family::conversations, storage::conversation_key(tenant, contact),
+                                         storage::encode(*state), true));
+  return commit_and_wait(self, std::move(g), "forgetting the message");
 }
 
 void on_retire(self_ptr self, const std::string& contact, std::uint64_t handled) {
@@ -777,6 +851,8 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
       [self](idle_atom, const std::string& key) { on_park_expired(self, key); },
       [self](retire_atom, const std::string& contact, std::uint64_t handled) { on_retire(self, contact, handled); },
       [self](merge_atom, merge_request& m) { m.done(merge_contacts(self, m.contact, m.other)); },
+      [self](erase_atom, erase_contact_request& r) { r.done(erase_contact(self, r.contact)); },
+      [self](erase_atom, erase_message_request& r) { r.done(erase_message(self, r.contact, r.seq)); },
       [self](consent_atom, consent_request& req) {
         // Only an existing contact: activation would otherwise create an empty one.
         if (!self->state.active.contains(req.contact)) {

@@ -50,6 +50,9 @@ struct tenant_context {
   /// Hands an accepted (committed) outbound message to its channel's delivery actor.
   /// Called on the storage writer's thread; must not block. Unset: nothing is delivered.
   std::function<void(storage::delivery_job)> deliver;
+  /// Builds the stored record of an unfinished contact erasure (retention actor's
+  /// erasure_record_op); unset: none is stored (tests without a retention actor).
+  std::function<storage::write_op(const std::string& contact, const std::vector<std::string>& external_ids)> erasure_record;
 };
 
 /// Why a send was refused (API.md status and code in brackets).
@@ -116,6 +119,25 @@ struct consent_request {
   std::function<void(result<storage::consent_state>)> done;
 };
 
+/// Erase a contact (admin API: DELETE …/contacts/{id}): the conversation is retired, and
+/// one durable write removes its messages (a range delete), state, activity entry,
+/// identities and links, and pending sends, and stores what is left for the retention
+/// actor (events and raw payloads naming them, physical compaction). `done` gets the
+/// contact's external ids once that write is durable (everything is 404 from then on),
+/// or not_found for an unknown contact.
+struct erase_contact_request {
+  std::string contact;
+  std::function<void(result<std::vector<std::string>>)> done;
+};
+
+/// Forget one message (admin API: DELETE …/messages/{id}): the record, its pending send
+/// and its place in the conversation's count. `done` once durable; not_found if absent.
+struct erase_message_request {
+  std::string contact;
+  std::uint64_t seq = 0;
+  std::function<void(status)> done;
+};
+
 using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
                                       caf::reacts_to<consent_atom, consent_request>,
                                       caf::reacts_to<retire_atom, std::string, std::uint64_t>,
@@ -123,7 +145,9 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
                                       caf::reacts_to<send_atom, send_request>,
                                       caf::reacts_to<result_atom, send_result>,
                                       caf::reacts_to<released_atom, std::string, std::string, result<send_answer>>,
-                                      caf::reacts_to<idle_atom, std::string>>;
+                                      caf::reacts_to<idle_atom, std::string>,
+                                      caf::reacts_to<erase_atom, erase_contact_request>,
+                                      caf::reacts_to<erase_atom, erase_message_request>>;
 
 /// Spawns the tenant's actor (detached).
 [[nodiscard]] tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx);
@@ -138,4 +162,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::merge_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::consent_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::send_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::send_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::erase_contact_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::actors::erase_message_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(parley::result<parley::actors::send_answer>)

@@ -228,7 +228,9 @@ void group_writer::commit(std::vector<queued>& batch) {
       }
       if (skip_op[i]) continue;
       const auto& op = item.ops[i];
-      rocksdb::Status s = op.erase ? wb.Delete(impl.cf(op.fam), op.key) : wb.Put(impl.cf(op.fam), op.key, op.value);
+      rocksdb::Status s = !op.erase              ? wb.Put(impl.cf(op.fam), op.key, op.value)
+                          : op.range_end.empty() ? wb.Delete(impl.cf(op.fam), op.key)
+                                                 : wb.DeleteRange(impl.cf(op.fam), op.key, op.range_end);
       if (!s.ok()) {
         out.code = errc::internal;
         continue;

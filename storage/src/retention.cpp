@@ -1,6 +1,7 @@
 #include "parley/storage/retention.hpp"
 
 #include <mutex>
+#include <vector>
 
 namespace parley::storage {
 
@@ -32,6 +33,20 @@ std::int64_t retention_policy::lifetime_ms(family f, std::string_view tenant_id)
     case family::events: return days_ms(tenant(tenant_id).events_days);
     default: return 0;  // state, identities, outbox and meta live as long as their owner
   }
+}
+
+std::int64_t retention_policy::shortest_lifetime_ms(family f) const {
+  std::int64_t shortest = lifetime_ms(f, std::string_view());  // the defaults (unknown tenants)
+  std::vector<std::string> tenants;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [name, r] : tenants_) tenants.push_back(name);
+  }
+  for (const auto& t : tenants) {
+    auto l = lifetime_ms(f, t);
+    if (l > 0 && (shortest == 0 || l < shortest)) shortest = l;
+  }
+  return shortest;
 }
 
 bool retention_policy::is_expired(family f, std::string_view key, std::int64_t created_at_ms) const {

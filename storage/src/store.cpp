@@ -1,14 +1,22 @@
 #include "parley/storage/store.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/metadata.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <charconv>
+#include <limits>
 #include <filesystem>
+#include <map>
 
 #include "parley/schemas/records_generated.h"
 #include "parley/storage/keys.hpp"
@@ -89,6 +97,97 @@ bool ttl_filter::Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& va
   return created && policy_->is_expired(family_, as_view(key), *created);
 }
 
+namespace {
+
+// The table property each SST file of a TTL family carries: the oldest creation time of
+// each tenant's records in it, "tenant=ms;..." (the dedup family has no tenants: "=ms").
+// Past max_tenants_listed tenants only the oldest time of all is kept, as "*=ms".
+constexpr const char* oldest_property = "parley.oldest";
+constexpr std::size_t max_tenants_listed = 64;
+
+class oldest_collector final : public rocksdb::TablePropertiesCollector {
+ public:
+  explicit oldest_collector(family f) : family_(f) {}
+
+  rocksdb::Status AddUserKey(const rocksdb::Slice& key, const rocksdb::Slice& value, rocksdb::EntryType type,
+                             rocksdb::SequenceNumber, std::uint64_t) override {
+    if (type != rocksdb::kEntryPut) return rocksdb::Status::OK();
+    auto created = envelope_created_at(as_view(value));
+    if (!created) return rocksdb::Status::OK();
+    oldest_all_ = std::min(oldest_all_, *created);
+    if (overflow_) return rocksdb::Status::OK();
+    std::string tenant = tenant_of(family_, as_view(key)).value_or(std::string());
+    auto it = oldest_.find(tenant);
+    if (it == oldest_.end()) {
+      if (oldest_.size() >= max_tenants_listed) {
+        overflow_ = true;
+        oldest_.clear();
+        return rocksdb::Status::OK();
+      }
+      oldest_.emplace(std::move(tenant), *created);
+    } else {
+      it->second = std::min(it->second, *created);
+    }
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status Finish(rocksdb::UserCollectedProperties* properties) override {
+    properties->emplace(oldest_property, encoded());
+    return rocksdb::Status::OK();
+  }
+  rocksdb::UserCollectedProperties GetReadableProperties() const override { return {{oldest_property, encoded()}}; }
+  const char* Name() const override { return "parley.oldest_collector"; }
+
+ private:
+  std::string encoded() const {
+    if (oldest_all_ == std::numeric_limits<std::int64_t>::max()) return {};
+    if (overflow_) return "*=" + std::to_string(oldest_all_) + ";";
+    std::string out;
+    for (const auto& [tenant, ms] : oldest_) out += tenant + "=" + std::to_string(ms) + ";";
+    return out;
+  }
+  family family_;
+  std::int64_t oldest_all_ = std::numeric_limits<std::int64_t>::max();
+  bool overflow_ = false;
+  std::map<std::string, std::int64_t> oldest_;
+};
+
+class oldest_collector_factory final : public rocksdb::TablePropertiesCollectorFactory {
+ public:
+  explicit oldest_collector_factory(family f) : family_(f) {}
+  rocksdb::TablePropertiesCollector* CreateTablePropertiesCollector(Context) override {
+    return new oldest_collector(family_);
+  }
+  const char* Name() const override { return "parley.oldest_collector"; }
+
+ private:
+  family family_;
+};
+
+bool has_retention(family f) {
+  return f == family::messages || f == family::raw_webhooks || f == family::events || f == family::dedup;
+}
+
+// True when a file whose property reads `oldest` may hold a record past its lifetime.
+bool may_hold_expired(family f, std::string_view oldest, const retention_policy& policy) {
+  std::int64_t now = policy.time().now_ms();
+  while (!oldest.empty()) {
+    auto end = oldest.find(';');
+    auto entry = oldest.substr(0, end);
+    oldest = end == std::string_view::npos ? std::string_view() : oldest.substr(end + 1);
+    auto eq = entry.rfind('=');
+    if (eq == std::string_view::npos) continue;
+    std::int64_t ms = 0;
+    auto digits = entry.substr(eq + 1);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), ms).ec != std::errc()) continue;
+    auto tenant = entry.substr(0, eq);
+    std::int64_t lifetime = tenant == "*" ? policy.shortest_lifetime_ms(f) : policy.lifetime_ms(f, tenant);
+    if (lifetime > 0 && ms + lifetime <= now) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 result<std::shared_ptr<const aead_key>> store::impl::tenant_key(std::string_view tenant) const {
   // Loads happen under the lock so a concurrent destroy can never be undone by a load
   // that read the wrapped key just before it was deleted. Loads are rare (cached).
@@ -147,6 +246,9 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   db_options.bytes_per_sync = 1 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
+  // Compactions (TTL sweeps, purges) run below the priority of the threads that serve
+  // requests and commit; flushes keep theirs (the HIGH pool).
+  if (i->options.low_priority_compaction) db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
 
   auto cache = rocksdb::NewLRUCache(i->options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -164,6 +266,9 @@ result<std::unique_ptr<store>> store::open(store_options options) {
     filter = std::make_unique<ttl_filter>(f, i->options.retention);
     cf_options.compaction_filter = filter.get();
     cf_options.periodic_compaction_seconds = i->options.periodic_compaction_seconds;
+    if (has_retention(f)) {
+      cf_options.table_properties_collector_factories.push_back(std::make_shared<oldest_collector_factory>(f));
+    }
     descriptors.emplace_back(std::string(family_name(f)), cf_options);
   }
 
@@ -180,7 +285,7 @@ result<std::unique_ptr<store>> store::open(store_options options) {
 }
 
 result<encoded_op> store::encode(write_op op) const {
-  encoded_op out{op.fam, std::move(op.key), {}, op.erase};
+  encoded_op out{op.fam, std::move(op.key), {}, op.erase, std::move(op.range_end)};
   if (op.erase) return out;
   std::int64_t created = op.created_at_ms != 0 ? op.created_at_ms : impl_->options.retention->time().now_ms();
   if (!op.seal) {
@@ -235,8 +340,9 @@ status store::write_encoded(std::span<const encoded_op> ops, bool sync) {
   if (!impl_->open) return make_error(errc::shutting_down, "store is closed");
   rocksdb::WriteBatch batch;
   for (const auto& op : ops) {
-    rocksdb::Status s = op.erase ? batch.Delete(impl_->cf(op.fam), op.key)
-                                 : batch.Put(impl_->cf(op.fam), op.key, op.value);
+    rocksdb::Status s = !op.erase              ? batch.Put(impl_->cf(op.fam), op.key, op.value)
+                        : op.range_end.empty() ? batch.Delete(impl_->cf(op.fam), op.key)
+                                               : batch.DeleteRange(impl_->cf(op.fam), op.key, op.range_end);
     if (!s.ok()) return to_error(s, "build batch");
   }
   rocksdb::WriteOptions wo;
@@ -571,6 +677,100 @@ status store::compact(family f) {
   return {};
 }
 
+status store::compact_range(family f, std::string_view begin, std::string_view end) {
+  std::string b(begin), e(end);
+  rocksdb::Slice bs(b), es(e);
+  rocksdb::CompactRangeOptions cro;
+  cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  cro.exclusive_manual_compaction = false;  // automatic compactions go on meanwhile
+  cro.max_subcompactions = 1;               // one background thread, not all of them
+  rocksdb::Status s = impl_->db->CompactRange(cro, impl_->cf(f), &bs, e.empty() ? nullptr : &es);
+  if (!s.ok()) return to_error(s, "compact range");
+  return {};
+}
+
+result<sweep_stats> store::compact_expired() {
+  sweep_stats stats;
+  if (auto st = flush(); !st) return std::move(st).err();
+  const auto& policy = *impl_->options.retention;
+  for (family f : all_families) {
+    if (!has_retention(f)) continue;
+    rocksdb::TablePropertiesCollection props;
+    rocksdb::Status s = impl_->db->GetPropertiesOfAllTables(impl_->cf(f), &props);
+    if (!s.ok()) return to_error(s, "read table properties");
+    std::map<std::string, std::string> oldest_by_file;  // file name -> property
+    for (const auto& [path, p] : props) {
+      auto it = p->user_collected_properties.find(oldest_property);
+      oldest_by_file[std::filesystem::path(path).filename().string()] =
+          it == p->user_collected_properties.end() ? std::string("*=0;") : it->second;  // unknown: assume old
+    }
+    rocksdb::ColumnFamilyMetaData meta;
+    impl_->db->GetColumnFamilyMetaData(impl_->cf(f), &meta);
+    std::vector<std::pair<std::string, std::string>> ranges;
+    for (const auto& level : meta.levels) {
+      for (const auto& file : level.files) {
+        ++stats.files_checked;
+        auto it = oldest_by_file.find(std::filesystem::path(file.relative_filename).filename().string());
+        if (it == oldest_by_file.end() || !may_hold_expired(f, it->second, policy)) continue;
+        ranges.emplace_back(file.smallestkey, file.largestkey);
+      }
+    }
+    // Overlapping ranges become one compaction.
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<std::string, std::string>> merged;
+    for (auto& r : ranges) {
+      if (!merged.empty() && r.first <= merged.back().second) {
+        merged.back().second = std::max(merged.back().second, r.second);
+      } else {
+        merged.push_back(std::move(r));
+      }
+    }
+    for (const auto& [begin, end] : merged) {
+      // CompactRange's end is inclusive: [smallest, largest] covers the whole file.
+      rocksdb::Slice bs(begin), es(end);
+      rocksdb::CompactRangeOptions cro;
+      cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      cro.exclusive_manual_compaction = false;
+      cro.max_subcompactions = 1;
+      s = impl_->db->CompactRange(cro, impl_->cf(f), &bs, &es);
+      if (!s.ok()) return to_error(s, "compact expired range");
+      ++stats.ranges_compacted;
+    }
+  }
+  return stats;
+}
+
+status store::purge_prefix(family f, std::string_view prefix) {
+  std::string end = prefix_successor(prefix);
+  std::vector<encoded_op> ops = {encoded_op{f, std::string(prefix), {}, true, end}};
+  if (auto st = write_encoded(ops, true); !st) return st;
+  if (auto st = flush(); !st) return st;
+  return compact_range(f, prefix, end);
+}
+
+result<std::uint64_t> store::count_in_files(family f, std::string_view prefix) const {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  if (auto s = impl_->db->Flush(fo, impl_->cf(f)); !s.ok()) return to_error(s, "flush");
+  rocksdb::ColumnFamilyMetaData meta;
+  impl_->db->GetColumnFamilyMetaData(impl_->cf(f), &meta);
+  std::uint64_t n = 0;
+  rocksdb::Options options;
+  for (const auto& level : meta.levels) {
+    for (const auto& file : level.files) {
+      rocksdb::SstFileReader reader(options);
+      rocksdb::Status s = reader.Open(file.directory + "/" + file.relative_filename);
+      if (s.IsNotFound() || s.IsPathNotFound()) continue;  // compacted away meanwhile
+      if (!s.ok()) return to_error(s, "open sst file");
+      rocksdb::ReadOptions ro;
+      ro.fill_cache = false;
+      std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(ro));
+      for (it->Seek(as_slice(prefix)); it->Valid() && it->key().starts_with(as_slice(prefix)); it->Next()) ++n;
+    }
+  }
+  return n;
+}
+
 result<std::uint64_t> store::count_physical(family f, std::string_view prefix) const {
   bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix, prefix_successor(prefix));
   std::uint64_t n = 0;
@@ -582,5 +782,10 @@ result<std::uint64_t> store::count_physical(family f, std::string_view prefix) c
 bool store::healthy() const noexcept { return impl_->open.load(); }
 const retention_policy& store::retention() const noexcept { return *impl_->options.retention; }
 const std::string& store::path() const noexcept { return impl_->options.path; }
+
+write_op write_op::remove_prefix(family f, std::string_view prefix) {
+  write_op op{f, std::string(prefix), {}, true, false, 0, prefix_successor(prefix)};
+  return op;
+}
 
 }  // namespace parley::storage

@@ -94,6 +94,89 @@ TEST_F(Retention, DedupKeysLiveForTheDedupWindow) {
   EXPECT_EQ(db->get(family::dedup, "ch_x/wamid.1").code(), errc::not_found);
 }
 
+// ---- the retention sweep and purges: physical removal, checked in the SST files ----
+
+TEST_F(Retention, SweepCompactsFilesHoldingExpiredRecordsUntilNoneRemainOnDisk) {
+  retention->set_tenant("short", tenant_retention{1, 1, 1});
+  retention->set_tenant("long", tenant_retention{30, 30, 30});
+  for (std::uint64_t i = 0; i < 100; ++i) put(family::messages, key("short", i));
+  ASSERT_TRUE(db->flush().ok());
+  for (std::uint64_t i = 0; i < 100; ++i) put(family::messages, key("long", i));
+  ASSERT_TRUE(db->flush().ok());
+
+  auto early = db->compact_expired();
+  ASSERT_TRUE(early.ok()) << early.err().message;
+  EXPECT_EQ(early->ranges_compacted, 0u);  // nothing can have expired yet: no work
+  EXPECT_GE(early->files_checked, 2u);
+
+  time.advance(2 * ms_per_day);
+  auto swept = db->compact_expired();
+  ASSERT_TRUE(swept.ok()) << swept.err().message;
+  EXPECT_GE(swept->ranges_compacted, 1u);
+  EXPECT_EQ(db->count_in_files(family::messages, key_builder().str("short").take()).value(), 0u);
+  EXPECT_EQ(db->count_in_files(family::messages, key_builder().str("long").take()).value(), 100u);
+
+  // What is left cannot expire for another 28 days: the next sweep does nothing.
+  auto again = db->compact_expired();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ranges_compacted, 0u);
+}
+
+TEST_F(Retention, SweepFollowsARetentionShortenedAfterTheRecordsWereStored) {
+  for (std::uint64_t i = 0; i < 50; ++i) {
+    put(family::messages, key("t", i));
+    put(family::raw_webhooks, key("t", i));
+    put(family::events, key("t", i));
+  }
+  time.advance(10 * ms_per_day);
+  // Defaults: messages forever, raw 90 days, events 7 days: only events can go.
+  ASSERT_TRUE(db->compact_expired().ok());
+  auto prefix = key_builder().str("t").take();
+  EXPECT_EQ(db->count_in_files(family::events, prefix).value(), 0u);
+  EXPECT_EQ(db->count_in_files(family::messages, prefix).value(), 50u);
+  EXPECT_EQ(db->count_in_files(family::raw_webhooks, prefix).value(), 50u);
+
+  retention->set_tenant("t", tenant_retention{5, 5, 5});
+  ASSERT_TRUE(db->compact_expired().ok());
+  EXPECT_EQ(db->count_in_files(family::messages, prefix).value(), 0u);
+  EXPECT_EQ(db->count_in_files(family::raw_webhooks, prefix).value(), 0u);
+}
+
+TEST_F(Retention, DedupKeysArePhysicallyRemovedAfterTheWindow) {
+  for (int i = 0; i < 20; ++i) put(family::dedup, key_builder().str("ch_x").str("wamid." + std::to_string(i)).take());
+  time.advance(169 * 3'600'000LL);
+  ASSERT_TRUE(db->compact_expired().ok());
+  EXPECT_EQ(db->count_in_files(family::dedup, key_builder().str("ch_x").take()).value(), 0u);
+}
+
+TEST_F(Retention, RangeEraseHidesEveryKeyOfThePrefixAtOnce) {
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    put(family::messages, key("gone", i));
+    put(family::messages, key("kept", i));
+  }
+  std::vector<write_op> ops = {write_op::remove_prefix(family::messages, key_builder().str("gone").take())};
+  ASSERT_TRUE(db->write(ops, true).ok());
+  EXPECT_TRUE(db->read_forward(family::messages, key_builder().str("gone").take(), {}, 100)->empty());
+  EXPECT_EQ(db->read_forward(family::messages, key_builder().str("kept").take(), {}, 100)->size(), 30u);
+  EXPECT_EQ(db->get(family::messages, key("gone", 3)).code(), errc::not_found);
+}
+
+TEST_F(Retention, PurgePrefixLeavesNothingOfItInTheFiles) {
+  for (int round = 0; round < 3; ++round) {  // spread over several files and levels
+    for (std::uint64_t i = 0; i < 200; ++i) {
+      put(family::messages, key("gone", round * 1000 + i));
+      put(family::messages, key("kept", round * 1000 + i));
+    }
+    ASSERT_TRUE(db->flush().ok());
+  }
+  auto gone = key_builder().str("gone").take();
+  EXPECT_EQ(db->count_in_files(family::messages, gone).value(), 600u);
+  ASSERT_TRUE(db->purge_prefix(family::messages, gone).ok());
+  EXPECT_EQ(db->count_in_files(family::messages, gone).value(), 0u);
+  EXPECT_EQ(db->count_in_files(family::messages, key_builder().str("kept").take()).value(), 600u);
+  EXPECT_EQ(db->count_physical(family::messages, key_builder().str("kept").take()).value(), 600u);
+}
+
 TEST(RetentionPolicy, UnknownTenantsGetTheDefaults) {
   manual_clock time(0);
   retention_policy policy(time);
@@ -104,6 +187,17 @@ TEST(RetentionPolicy, UnknownTenantsGetTheDefaults) {
   EXPECT_EQ(policy.lifetime_ms(family::messages, "x"), ms_per_day);
   policy.remove_tenant("x");
   EXPECT_EQ(policy.lifetime_ms(family::messages, "x"), 0);
+}
+
+TEST(RetentionPolicy, ShortestLifetimeCoversEveryTenantAndTheDefaults) {
+  manual_clock time(0);
+  retention_policy policy(time);
+  EXPECT_EQ(policy.shortest_lifetime_ms(family::messages), 0);  // every message kept forever
+  EXPECT_EQ(policy.shortest_lifetime_ms(family::events), 7 * ms_per_day);
+  policy.set_tenant("a", tenant_retention{30, 90, 2});
+  policy.set_tenant("b", tenant_retention{0, 90, 0});
+  EXPECT_EQ(policy.shortest_lifetime_ms(family::messages), 30 * ms_per_day);
+  EXPECT_EQ(policy.shortest_lifetime_ms(family::events), 2 * ms_per_day);
 }
 
 }  // namespace

@@ -26,5 +26,8 @@ using released_atom = caf::atom_constant<caf::atom("released")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using purge_atom = caf::atom_constant<caf::atom("purge")>;
+using erase_atom = caf::atom_constant<caf::atom("erase")>;
 
 }  // namespace parley::actors

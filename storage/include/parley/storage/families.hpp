@@ -37,6 +37,8 @@ enum class meta_kind : std::uint8_t {
   sequence_hwm = 7,///< family byte, sequence prefix -> highest number handed out
   usage = 8,       ///< tenant, period ("2026-11" or "2026-11-23"), counter -> decimal count
   push_cursor = 9, ///< tenant -> decimal cursor of the last event its webhook acknowledged
+  erasure = 10,    ///< tenant, contact -> what an unfinished contact erasure still has to remove
+  purge = 11,      ///< tenant -> what a deleted tenant's purge has to remove beyond its prefix
 };
 
 /// RocksDB column family name ("messages", ...).

@@ -35,6 +35,9 @@ class retention_policy {
 
   /// Lifetime in ms of a record of family `f` owned by `tenant`; 0 means forever.
   [[nodiscard]] std::int64_t lifetime_ms(family f, std::string_view tenant) const;
+  /// The shortest non-zero lifetime any tenant (or the defaults) has in family `f`; 0
+  /// when every record of the family is kept forever.
+  [[nodiscard]] std::int64_t shortest_lifetime_ms(family f) const;
   /// True when the record at `key` created at `created_at_ms` is past its lifetime now.
   [[nodiscard]] bool is_expired(family f, std::string_view key, std::int64_t created_at_ms) const;
 

@@ -29,6 +29,8 @@ struct store_options {
   /// Files older than this are recompacted even if nothing else would touch them, so
   /// expired records are physically removed within (retention + this) at most.
   std::uint64_t periodic_compaction_seconds = 24 * 3600;
+  /// Run RocksDB's compaction threads at a lower CPU priority (process-wide setting).
+  bool low_priority_compaction = true;
 };
 
 /// A record as read back: key, creation time, plaintext body.
@@ -47,13 +49,18 @@ struct write_op {
   bool erase = false;
   bool seal = false;
   std::int64_t created_at_ms = 0;
+  /// With `erase`: deletes every key in [key, range_end) (one range tombstone) instead
+  /// of `key` alone. Unreadable at once; physically gone after compaction.
+  std::string range_end = {};
 
   static write_op put(family f, std::string key, std::string body, bool sealed = false) {
-    return write_op{f, std::move(key), std::move(body), false, sealed, 0};
+    return write_op{f, std::move(key), std::move(body), false, sealed, 0, {}};
   }
   static write_op remove(family f, std::string key) {
-    return write_op{f, std::move(key), {}, true, false, 0};
+    return write_op{f, std::move(key), {}, true, false, 0, {}};
   }
+  /// Deletes every key that starts with `prefix`.
+  static write_op remove_prefix(family f, std::string_view prefix);
 };
 
 /// A write op already turned into its stored bytes (envelope, sealed if asked).
@@ -62,6 +69,13 @@ struct encoded_op {
   std::string key;
   std::string value;  ///< empty for erase
   bool erase = false;
+  std::string range_end = {};  ///< erase of [key, range_end)
+};
+
+/// What a retention sweep did (store::compact_expired).
+struct sweep_stats {
+  std::size_t files_checked = 0;
+  std::size_t ranges_compacted = 0;  ///< key ranges of files that held expirable records
 };
 
 class scan_cursor;
@@ -133,6 +147,22 @@ class store {
   [[nodiscard]] result<std::size_t> rotate_master_key(const aead_key& next);
   /// Compacts the whole family to the bottom level, running the TTL filter on all of it.
   [[nodiscard]] status compact(family f);
+  /// Compacts [begin, end) of `f` to the bottom level (end empty: to the family's end),
+  /// so deleted and expired records in it are physically gone.
+  [[nodiscard]] status compact_range(family f, std::string_view begin, std::string_view end);
+  /// The retention sweep: every SST file records the oldest creation time of each tenant
+  /// it holds (a table property written at flush and compaction). Files that may hold a
+  /// record past its retention by the policy's clock are compacted, so the TTL filter
+  /// physically removes it; files that cannot are left alone. Memtables are flushed
+  /// first so that nothing expired hides there.
+  [[nodiscard]] result<sweep_stats> compact_expired();
+  /// Erases every key starting with `prefix` (one durable range delete), then compacts
+  /// the range: the records are unreadable at once and physically gone on return.
+  [[nodiscard]] status purge_prefix(family f, std::string_view prefix);
+  /// Number of entries with `prefix` physically present in the family's SST files,
+  /// deleted or expired or not (memtables are flushed first). For erasure tests and
+  /// operators: 0 means nothing of it is left on disk in this family.
+  [[nodiscard]] result<std::uint64_t> count_in_files(family f, std::string_view prefix) const;
   /// Number of keys physically present with `prefix`, expired or not (for tests/ops).
   [[nodiscard]] result<std::uint64_t> count_physical(family f, std::string_view prefix) const;
   /// True while the database is open and usable.
