@@ -1,7 +1,7 @@
 # parley_engine: the process (config, secrets, metrics, admin routes, wiring) and parleyd.
 add_library(parley_engine STATIC
   config/config.cpp app/secrets.cpp app/metrics.cpp app/tls.cpp app/app.cpp admin/health_routes.cpp
-  admin/admin_routes.cpp api/http_util.cpp webhooks/webhook_routes.cpp tenant_api/tenant_routes.cpp
+  admin/admin_routes.cpp admin/data_routes.cpp api/http_util.cpp webhooks/webhook_routes.cpp tenant_api/tenant_routes.cpp
   tenant_api/send_routes.cpp)
 target_include_directories(parley_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/..)
 target_link_libraries(parley_engine

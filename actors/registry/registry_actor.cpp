@@ -163,6 +163,9 @@ caf::actor start_tenant(caf::actor_system& sys, const registry_context& ctx, con
   tctx->writer = ctx.writer;
   tctx->dir = ctx.dir;
   tctx->time = ctx.time;
+  tctx->erasure_record = [tenant = t.id](const std::string& contact, const std::vector<std::string>& ids) {
+    return erasure_record_op(erase_contact_job{tenant, contact, ids, {}});
+  };
   return caf::actor_cast<caf::actor>(spawn_tenant(sys, std::move(tctx)));
 }
 
@@ -230,9 +233,12 @@ void delete_tenant(self_ptr self, delete_tenant_cmd& cmd) {
   purging.webhook.reset();
   std::vector<storage::write_op> ops;
   ops.push_back(storage::write_op::put(family::meta, meta_key(meta_kind::tenant, cmd.id), encode_tenant(purging)));
+  std::vector<std::string> channel_ids;
   for (const auto& c : ctx.dir->channels_of(cmd.id)) {
     ops.push_back(storage::write_op::remove(family::meta, meta_key(meta_kind::channel, cmd.id, c->id)));
+    channel_ids.push_back(c->id);
   }
+  ops.push_back(purge_record_op(cmd.id, channel_ids));
   for (const auto& k : ctx.dir->keys_of(cmd.id)) {
     ops.push_back(storage::write_op::remove(family::meta, meta_key(meta_kind::api_key, k->hash)));
   }
@@ -243,6 +249,8 @@ void delete_tenant(self_ptr self, delete_tenant_cmd& cmd) {
   // Listed as purging (no channels, keys or actor) until its records are gone.
   ctx.dir->put_tenant(std::make_shared<const tenant_info>(purging), caf::actor());
   cmd.done(status{});
+  // The records go in the background, at low priority, one purge at a time.
+  if (ctx.purger) caf::anon_send(ctx.purger, purge_atom::value, purge_tenant_job{cmd.id, {}});
 }
 
 // Applies a PATCH: durable first, then the retention policy (which governs reads and

@@ -17,6 +17,7 @@
 #include "parley/actors/directory.hpp"
 #include "parley/actors/model.hpp"
 #include "parley/result.hpp"
+#include "retention/retention_actor.hpp"
 #include "tenant/tenant_actor.hpp"
 
 namespace parley::actors {
@@ -29,6 +30,7 @@ struct registry_context {
   directory* dir = nullptr;
   const clock* time = nullptr;
   tenant_context tenant_defaults;  ///< keywords, idle time, cache sizes (tenant id unset)
+  retention_actor purger;          ///< purges deleted tenants; unset: purged at the next start
 };
 
 struct created_tenant {

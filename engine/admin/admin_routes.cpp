@@ -26,15 +26,8 @@ bool admin_authorized(const services& svc, const request& req) {
   return token && storage::constant_time_equal(*token, svc.admin_token);
 }
 
-// Wraps a handler with the admin-token check.
 http::handler guarded(const services& svc, std::function<void(request_ptr, responder)> h) {
-  return [&svc, h = std::move(h)](request_ptr req, responder reply) {
-    if (!admin_authorized(svc, *req)) {
-      reply.send(response::error(401, "unauthorized", "missing or invalid admin token"));
-      return;
-    }
-    h(std::move(req), std::move(reply));
-  };
+  return admin_only(svc, std::move(h));
 }
 
 // Parses a JSON object body; answers 400 itself and returns nullopt when it is not one.
@@ -266,6 +259,16 @@ std::function<void(status)> no_content(responder reply) {
 
 }  // namespace
 
+http::handler admin_only(const services& svc, std::function<void(std::shared_ptr<const http::request>, http::responder)> h) {
+  return [&svc, h = std::move(h)](request_ptr req, responder reply) {
+    if (!admin_authorized(svc, *req)) {
+      reply.send(response::error(401, "unauthorized", "missing or invalid admin token"));
+      return;
+    }
+    h(std::move(req), std::move(reply));
+  };
+}
+
 std::string render_tenant(const actors::tenant_info& t) {
   std::string out;
   json_writer w(out);
@@ -492,6 +495,7 @@ void get_audit(const services& svc, request_ptr req, responder reply) {
 
 void add_admin_routes(http::router& routes, const services& svc) {
   using http::method;
+  add_data_routes(routes, svc);
   routes.add(method::post, "/v1/admin/tenants", guarded(svc, [&svc](request_ptr req, responder reply) {
                create_tenant(svc, std::move(req), std::move(reply));
              }));

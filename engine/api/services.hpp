@@ -11,6 +11,7 @@
 #include "parley/actors/directory.hpp"
 #include "parley/clock.hpp"
 #include "registry/registry_actor.hpp"
+#include "retention/retention_actor.hpp"
 
 namespace parley::actors {
 class dispatch_hub;
@@ -45,6 +46,8 @@ struct services {
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< past this, webhooks get 503 + Retry-After
   webhook_counters* webhooks = nullptr;
   actors::dispatch_hub* dispatch = nullptr;  ///< event push to tenants' webhooks
+  actors::retention_actor retention;          ///< physical removal: sweeps, purges, erasures
+  actors::blocking_pool* background = nullptr;  ///< low-priority pool: exports
 };
 
 }  // namespace parley::engine

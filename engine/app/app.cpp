@@ -21,6 +21,7 @@
 #include "app/tls.hpp"
 #include "delivery/delivery_actor.hpp"
 #include "dispatcher/dispatcher_actor.hpp"
+#include "retention/retention_actor.hpp"
 #include "engine/http/client.hpp"
 #include "engine/http/server.hpp"
 #include "providers/provider.hpp"
@@ -103,11 +104,28 @@ class process {
     rctx->tenant_defaults.stop_keywords = cfg_.stop_keywords;
     rctx->tenant_defaults.start_keywords = cfg_.start_keywords;
     rctx->tenant_defaults.deliver = [hub = &*deliveries_](storage::delivery_job job) { hub->enqueue(std::move(job)); };
+    // Physical removal (retention sweeps, purges of deleted tenants, contact erasures):
+    // one detached actor, one job at a time. It resumes stored erasures by itself.
+    retention_ctx_ = std::make_shared<actors::retention_context>();
+    retention_ctx_->db = db_;
+    retention_ctx_->retention = retention_;
+    retention_ctx_->dir = &directory_;
+    retention_ctx_->time = &system_clock::instance();
+    retention_ctx_->sweep_interval = std::chrono::seconds(cfg_.retention_sweep_seconds);
+    retention_actor_ = actors::spawn_retention(runtime_->system(), retention_ctx_);
+    add_retention_metrics(*retention_ctx_->counters);
+    rctx->purger = retention_actor_;
     if (auto st = actors::load_registry(runtime_->system(), rctx); !st) {
       log->error("cannot load tenants and channels: {}", st.err().message);
       return 1;
     }
+    for (const auto& t : directory_.tenants()) {  // purges a stop interrupted
+      if (t->status == actors::tenant_status::purging) {
+        caf::anon_send(retention_actor_, actors::purge_atom::value, actors::purge_tenant_job{t->id, {}});
+      }
+    }
     registry_ = actors::spawn_registry(runtime_->system(), rctx);
+    background_.emplace(1, 64);
 
     // Event push: a dispatcher per tenant with an events webhook, kept in step with the
     // tenants by the hub (new and deleted tenants, changed URLs).
@@ -137,6 +155,8 @@ class process {
     svc_.admin_token = keys_.admin_token;
     svc_.webhooks = &webhook_counters_;
     svc_.dispatch = &*dispatch_;
+    svc_.retention = retention_actor_;
+    svc_.background = &*background_;
     svc_.max_webhooks_in_flight = cfg_.max_webhooks_in_flight;
     add_webhook_metrics();
 
@@ -189,6 +209,13 @@ class process {
     shut_down_ = true;
     listeners_up_ = false;
     if (readers_) readers_->stop();
+    if (background_) background_->stop();
+    if (retention_ctx_) retention_ctx_->stopping->store(true);
+    if (retention_actor_) {
+      caf::anon_send_exit(retention_actor_, caf::exit_reason::user_shutdown);
+      retention_actor_ = nullptr;
+    }
+    svc_.retention = nullptr;
     // Deliveries stop first: what they had not finished stays in the outbox for the next
     // start. The HTTP client then fails its calls still in flight (their results go to
     // actors that no longer listen).
@@ -305,6 +332,19 @@ class process {
     admin_->drain(one_done);
   }
 
+  void add_retention_metrics(const actors::retention_counters& r) {
+    auto add = [this](std::string name, std::string help, const std::atomic<std::uint64_t>* v) {
+      metrics_.add_value(std::move(name), std::move(help), true, [v] { return static_cast<double>(v->load()); });
+    };
+    add("parley_retention_sweeps_total", "Retention sweeps run (each compacts the files that may hold expired records).", &r.sweeps);
+    add("parley_retention_ranges_compacted_total", "Key ranges the retention sweeps compacted.", &r.ranges_compacted);
+    add("parley_retention_tenants_purged_total", "Deleted tenants whose records are physically gone.", &r.tenants_purged);
+    add("parley_retention_contacts_erased_total", "Contact erasures finished (events, raw payloads, compaction).", &r.contacts_erased);
+    add("parley_retention_errors_total", "Retention jobs that stopped on an error (retried at the next start).", &r.errors);
+    metrics_.add_value("parley_retention_last_sweep_timestamp_seconds", "When the last retention sweep ran (unix seconds).", false,
+                       [&r] { return static_cast<double>(r.last_sweep_ms.load()) / 1000.0; });
+  }
+
   void add_webhook_metrics() {
     auto* c = &webhook_counters_;
     auto add = [this](std::string name, std::string help, bool counter, const std::atomic<std::uint64_t>* v) {
@@ -335,6 +375,9 @@ class process {
   std::shared_ptr<storage::retention_policy> retention_;
   actors::directory directory_;
   std::optional<actors::blocking_pool> readers_;
+  std::optional<actors::blocking_pool> background_;  // exports: one at a time, low priority
+  std::shared_ptr<actors::retention_context> retention_ctx_;
+  actors::retention_actor retention_actor_;
   actors::registry_actor registry_;
   services svc_;
   webhook_counters webhook_counters_;

@@ -248,6 +248,9 @@ class session final : public session_base {
   void on_handler_timeout(std::uint64_t generation);
   void reject(unsigned status, std::string_view code, std::string_view message);
   void respond(response r);
+  void respond_streamed(response r);
+  void pull_piece();
+  void on_piece(result<std::string> piece);
   void on_written(error_code ec, std::size_t n);
   void close_gracefully();
   void linger();
@@ -262,6 +265,11 @@ class session final : public session_base {
   beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
+  // A streamed response: its header, serializer, source and the piece being written.
+  bhttp::response<bhttp::empty_body> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
+  std::shared_ptr<body_stream> source_;
+  std::string piece_;
   bhttp::response<bhttp::empty_body> continue_res_{bhttp::status::continue_, 11};
   asio::steady_timer handler_timer_;
 
@@ -492,6 +500,8 @@ void session<Stream>::respond(response r) {
        : r.status >= 400 ? counters.responses_4xx
                          : counters.responses_2xx);  // 1xx/3xx are rare enough to fold in
 
+  if (r.stream && !head_ && r.status >= 200 && r.status != 204 && r.status != 304) return respond_streamed(std::move(r));
+
   res_.clear();  // drops the previous response's fields, keeps nothing stale
   res_.version(version_);
   res_.result(r.status);
@@ -514,6 +524,68 @@ void session<Stream>::respond(response r) {
   }
   tcp_layer().expires_after(opts_.body_timeout);  // a client that never reads must not pin us
   bhttp::async_write(stream_, res_, beast::bind_front_handler(&session::on_written, self()));
+}
+
+template <class Stream>
+void session<Stream>::respond_streamed(response r) {
+  source_ = std::move(r.stream);
+  stream_res_ = {};
+  stream_res_.version(version_);
+  stream_res_.result(r.status);
+  for (auto& [name, value] : r.headers) stream_res_.insert(name, value);
+  stream_res_.set(bhttp::field::server, "parley");
+  stream_res_.set("X-Request-Id", request_id_);
+  if (!r.content_type.empty()) stream_res_.set(bhttp::field::content_type, r.content_type);
+  stream_res_.keep_alive(!close_after_write_);
+  stream_res_.chunked(true);
+  stream_sr_.emplace(stream_res_);
+  tcp_layer().expires_after(opts_.body_timeout);
+  bhttp::async_write_header(stream_, *stream_sr_, [self = self()](error_code ec, std::size_t) {
+    if (ec) {
+      self->source_.reset();
+      return self->close_now();
+    }
+    self->pull_piece();
+  });
+}
+
+template <class Stream>
+void session<Stream>::pull_piece() {
+  if (phase_ == phase::closed || !source_) return;
+  // The source may answer on any thread; the piece is handled on this strand.
+  source_->next([self = self()](result<std::string> piece) {
+    asio::post(self->executor(), [self, piece = std::move(piece)]() mutable { self->on_piece(std::move(piece)); });
+  });
+}
+
+template <class Stream>
+void session<Stream>::on_piece(result<std::string> piece) {
+  if (phase_ == phase::closed) return;
+  // A failed source, or a stop while streaming: abort rather than end the body cleanly,
+  // so the client cannot take a partial body for the whole one.
+  if (!piece || draining_) {
+    source_.reset();
+    return close_now();
+  }
+  tcp_layer().expires_after(opts_.body_timeout);
+  if (piece->empty()) {
+    source_.reset();
+    stream_sr_.reset();
+    asio::async_write(stream_, bhttp::make_chunk_last(), [self = self()](error_code ec, std::size_t n) {
+      self->on_written(ec, n);
+    });
+    return;
+  }
+  piece_ = std::move(*piece);
+  asio::async_write(stream_, bhttp::make_chunk(asio::buffer(piece_)), [self = self()](error_code ec, std::size_t) {
+    std::string().swap(self->piece_);
+    if (ec) {
+      if (ec == beast::error::timeout) bump(self->owner_->count().timeouts);
+      self->source_.reset();
+      return self->close_now();
+    }
+    self->pull_piece();
+  });
 }
 
 template <class Stream>

@@ -53,6 +53,20 @@ struct request {
   [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
 };
 
+/// A body produced piece by piece (exports, NDJSON streams). The server asks for the
+/// next piece only once the previous one is written to the socket, so memory stays
+/// bounded by one piece whatever the body's size; the response goes out with
+/// `Transfer-Encoding: chunked`.
+class body_stream {
+ public:
+  virtual ~body_stream() = default;
+  /// Produces the next piece and calls `deliver` exactly once, from any thread: a
+  /// non-empty piece, an empty string at the end, or an error, which aborts the
+  /// connection (the client sees a body without its final chunk, never a short one
+  /// that looks whole).
+  virtual void next(std::function<void(result<std::string>)> deliver) = 0;
+};
+
 /// A response a handler builds. `X-Request-Id`, `Content-Length`, `Connection` and
 /// `Date`-less defaults are added by the server.
 struct response {
@@ -60,6 +74,8 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// Set: the body is streamed from here (chunked) and `body` is ignored.
+  std::shared_ptr<body_stream> stream;
 
   /// `{"error": {"code": code, "message": message}}` with the given status.
   static response error(unsigned status, std::string_view code, std::string_view message);

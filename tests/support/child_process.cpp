@@ -190,6 +190,26 @@ std::optional<http_reply> http_request(const std::string& host_port, const std::
   }
   reply.headers = lowered;
   reply.body = raw.substr(end + 4);
+  if (lowered.find("transfer-encoding: chunked") != std::string::npos) {
+    reply.chunked = true;
+    reply.truncated = true;
+    std::string decoded, rest = std::move(reply.body);
+    std::size_t at = 0;
+    for (;;) {
+      auto eol = rest.find("\r\n", at);
+      if (eol == std::string::npos) break;
+      std::size_t size = std::strtoul(rest.substr(at, eol - at).c_str(), nullptr, 16);
+      if (size == 0) {
+        reply.truncated = rest.compare(at, 1, "0") != 0;
+        break;
+      }
+      if (eol + 2 + size + 2 > rest.size()) break;
+      decoded.append(rest, eol + 2, size);
+      ++reply.chunks;
+      at = eol + 2 + size + 2;
+    }
+    reply.body = std::move(decoded);
+  }
   return reply;
 }
 

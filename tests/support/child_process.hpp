@@ -46,7 +46,10 @@ int connect_loopback(const std::string& host_port);
 struct http_reply {
   int status = 0;
   std::string headers;  ///< raw header block, lowercased names
-  std::string body;
+  std::string body;      ///< de-chunked when the answer was chunked
+  bool chunked = false;  ///< Transfer-Encoding: chunked
+  bool truncated = false;  ///< chunked, but the final chunk never came (an aborted stream)
+  std::size_t chunks = 0;  ///< data chunks of a chunked answer
   [[nodiscard]] std::optional<std::string> header(const std::string& name) const;
 };
 std::optional<http_reply> http_request(const std::string& host_port, const std::string& method, const std::string& target,
