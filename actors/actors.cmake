@@ -13,7 +13,8 @@ add_library(parley_actors STATIC
   common/blocking_pool.cpp
   common/feed.cpp
   common/feed_notifier.cpp
-  common/views.cpp)
+  common/views.cpp
+  common/usage_meter.cpp)
 target_include_directories(parley_actors
   PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(parley_actors PUBLIC parley_storage CAF::core PRIVATE Boost::json OpenSSL::Crypto spdlog::spdlog fmt::fmt)

@@ -1,5 +1,7 @@
 #include "conversation/conversation_actor.hpp"
 
+#include "parley/actors/usage_meter.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -164,6 +166,7 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
     std::string recent_id = inflight_key(ch.id, msg.provider_message_id);
     if (st.recent.contains(recent_id)) {  // stored moments ago: answered without a write
       st.ctx->inflight->release(recent_id, errc::ok);
+      st.ctx->usage->add(usage_counter::duplicates, now);
       continue;
     }
 
@@ -209,6 +212,14 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
     // redelivery of an older message never shortens it), consent keywords.
     ++st.state.message_count;
     st.state.last_message_at_ms = std::max(st.state.last_message_at_ms, ts);
+    if (msg.outbound_echo) {
+      if (st.state.awaiting_reply_since_ms > 0) {  // answered from outside Parley (e.g. the Page inbox)
+        st.ctx->usage->add_reply_latency(now, std::max<std::int64_t>(0, ts - st.state.awaiting_reply_since_ms));
+        st.state.awaiting_reply_since_ms = 0;
+      }
+    } else if (st.state.awaiting_reply_since_ms == 0) {
+      st.state.awaiting_reply_since_ms = ts;
+    }
     auto& chs = st.state.channel(ch.id, ch.type);
     if (!msg.outbound_echo && has_service_window(ch.type)) {
       chs.window_expires_ms = std::max(chs.window_expires_ms, ts + window_ms);
@@ -260,6 +271,10 @@ void on_status(self_ptr self, conversation_status& s) {
     return;
   }
   std::int64_t now = st.ctx->time->now_ms();
+  bool reaches_delivered = (s.status.status == delivery_status::delivered || s.status.status == delivery_status::read) &&
+                           rec.status != delivery_status::delivered && rec.status != delivery_status::read;
+  if (reaches_delivered) st.ctx->usage->add(usage_counter::delivered, now);
+  if (s.status.status == delivery_status::failed) st.ctx->usage->add(usage_counter::failed, now);
   rec.status = s.status.status;
   rec.status_history.push_back(storage::status_entry{rec.status, s.status.timestamp_ms > 0 ? s.status.timestamp_ms : now});
   if (rec.status == delivery_status::failed) {
@@ -384,6 +399,10 @@ void on_send(self_ptr self, conversation_send& s) {
                              render_event_ref("message.status", now, st.state.contact_id, rec.seq, "queued"))}};
   ++st.state.message_count;
   st.state.last_message_at_ms = std::max(st.state.last_message_at_ms, now);
+  if (st.state.awaiting_reply_since_ms > 0) {  // the reply to the customer's waiting message
+    st.ctx->usage->add_reply_latency(now, std::max<std::int64_t>(0, now - st.state.awaiting_reply_since_ms));
+    st.state.awaiting_reply_since_ms = 0;
+  }
   remember_record(st, rec);
   add_state_ops(st, group);
 
@@ -449,6 +468,7 @@ void on_send_result(self_ptr self, conversation_send_result& r) {
     if (!accepted) {
       rec.error_code = outcome.error_code;
       rec.error_message = outcome.error_message;
+      st.ctx->usage->add(usage_counter::failed, now);
     }
     changed = true;
   }
@@ -515,6 +535,9 @@ void on_committed(self_ptr self, conversation_committed& c) {
   if (c.refused_send && st.state.message_count > 0) --st.state.message_count;  // its seq stays unused
   if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
   if (c.carried_identity) st.pending_identity_ops.clear();
+  std::int64_t now = st.ctx->time->now_ms();
+  st.ctx->usage->add(usage_counter::inbound, now, c.stored_provider_ids.size());
+  st.ctx->usage->add(usage_counter::duplicates, now, c.skipped);
   for (auto& id : c.stored_provider_ids) remember_id(st, std::move(id));
   if (c.skipped > 0) {
     // The group counted messages the writer then found already stored: correct the

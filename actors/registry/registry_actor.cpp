@@ -159,6 +159,7 @@ caf::actor start_tenant(caf::actor_system& sys, const registry_context& ctx, con
   auto tctx = std::make_shared<tenant_context>(ctx.tenant_defaults);
   tctx->tenant = t.id;
   tctx->inflight = std::make_shared<inflight_ids>();  // never shared between tenants
+  tctx->usage = std::make_shared<usage_meter>();
   tctx->db = ctx.db;
   tctx->writer = ctx.writer;
   tctx->dir = ctx.dir;

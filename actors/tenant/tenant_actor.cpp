@@ -11,6 +11,7 @@
 #include <deque>
 #include <chrono>
 #include <future>
+#include <map>
 #include <unordered_map>
 
 #include "conversation/conversation_actor.hpp"
@@ -69,6 +70,7 @@ struct tenant_state {
   std::unordered_map<std::string, active_conversation> active;
   std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
   std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
+  std::map<std::string, usage_day> usage_totals;  ///< day -> what the stored record holds (this actor writes it)
   static inline const char* name = "tenant";
 };
 
@@ -306,8 +308,12 @@ void on_inbound(self_ptr self, inbound_job& job) {
   std::vector<inbound_message> fresh;
   for (const auto& m : job.webhook->messages) {
     auto key = inflight_key(ch.id, m.provider_message_id);
-    if (!st.ctx->inflight->claim(key, job.ack)) continue;
+    if (!st.ctx->inflight->claim(key, job.ack)) {
+      st.ctx->usage->add(usage_counter::duplicates, job.received_ms);  // a copy of one in flight
+      continue;
+    }
     auto stored = st.ctx->db->get(storage::family::dedup, storage::dedup_key(ch.id, m.provider_message_id));
+    if (stored) st.ctx->usage->add(usage_counter::duplicates, job.received_ms);
     if (stored || stored.code() != errc::not_found) {
       st.ctx->inflight->release(key, stored ? errc::ok : stored.code());
       if (!stored) {
@@ -723,6 +729,7 @@ void on_released(self_ptr self, const std::string& key, const std::string& chann
   bool accepted = r && r->refusal == send_refusal::none && !r->replayed;
   if (accepted) {
     ++st.sends_in_flight[channel_id];  // its delivery result is to come
+    st.ctx->usage->add(usage_counter::outbound, st.ctx->time->now_ms());
     // Counted per month for the quota (issue: usage per day joins it with the admin API).
     if (month_outbound(st)) {
       ++st.month_outbound;
@@ -815,6 +822,37 @@ void on_park_expired(self_ptr self, const std::string& key) {
   st.parked.erase(it);
 }
 
+// Adds what the meter counted to the stored day records (this actor is their only
+// writer). `sync`: write directly and durably (at exit); else through the writer.
+void flush_usage(self_ptr self, bool sync) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  auto days = ctx.usage->take();
+  if (days.empty()) return;
+  // A deleted tenant (its key is destroyed first) records nothing more: its purge runs.
+  if (!ctx.db->has_tenant_key(ctx.tenant)) return;
+  storage::write_group g;
+  for (auto& [day, delta] : days) {
+    auto key = storage::usage_key(ctx.tenant, day, "day");
+    auto it = st.usage_totals.find(day);
+    if (it == st.usage_totals.end()) {
+      usage_day stored_total;
+      if (auto stored = ctx.db->get(storage::family::meta, key); stored) {
+        if (auto decoded = usage_day::decode(stored->body)) stored_total = std::move(*decoded);
+      }
+      it = st.usage_totals.emplace(day, stored_total).first;
+    }
+    it->second.merge(delta);
+    g.ops.push_back(storage::write_op::put(storage::family::meta, key, it->second.encode()));
+  }
+  while (st.usage_totals.size() > 4) st.usage_totals.erase(st.usage_totals.begin());  // oldest days first
+  if (sync) {
+    (void)ctx.db->write(g.ops, true);
+    return;
+  }
+  self->send(ctx.writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+}
+
 // Accepted messages whose delivery had not finished when the engine stopped: sent again
 // (at least once towards the provider; see docs/operations.md for the window).
 void resume_outbox(self_ptr self) {
@@ -836,12 +874,18 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
     // A conversation that retired (normal) is no news; anything else stops the tenant,
     // and its links stop its conversations.
     if (msg.reason == caf::exit_reason::normal) return;
+    flush_usage(self, true);
     active_conversation_count -= self->state.active.size();
     self->state.active.clear();
     self->quit(msg.reason);
   });
   resume_outbox(self);
+  self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
+      [self](tick_atom) {
+        flush_usage(self, false);
+        self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+      },
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
       [self](send_atom, send_request& req) { on_send(self, req); },
       [self](result_atom, send_result& r) { on_send_result(self, r); },

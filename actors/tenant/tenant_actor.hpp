@@ -17,6 +17,7 @@
 #include "parley/actors/atoms.hpp"
 #include "parley/actors/inflight_ids.hpp"
 #include "parley/actors/model.hpp"
+#include "parley/actors/usage_meter.hpp"
 #include "parley/inbound.hpp"
 #include "parley/outbound.hpp"
 #include "parley/storage/records.hpp"
@@ -47,6 +48,7 @@ struct tenant_context {
   std::int64_t conversation_idle_ms = 60'000;   ///< passivate a conversation idle this long
   std::size_t identity_cache_entries = 100'000; ///< bound on cached external id -> contact
   std::shared_ptr<inflight_ids> inflight = std::make_shared<inflight_ids>();  ///< per tenant
+  std::shared_ptr<usage_meter> usage = std::make_shared<usage_meter>();       ///< per tenant
   /// Hands an accepted (committed) outbound message to its channel's delivery actor.
   /// Called on the storage writer's thread; must not block. Unset: nothing is delivered.
   std::function<void(storage::delivery_job)> deliver;
@@ -147,7 +149,8 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
                                       caf::reacts_to<released_atom, std::string, std::string, result<send_answer>>,
                                       caf::reacts_to<idle_atom, std::string>,
                                       caf::reacts_to<erase_atom, erase_contact_request>,
-                                      caf::reacts_to<erase_atom, erase_message_request>>;
+                                      caf::reacts_to<erase_atom, erase_message_request>,
+                                      caf::reacts_to<tick_atom>>;
 
 /// Spawns the tenant's actor (detached).
 [[nodiscard]] tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx);

@@ -496,6 +496,13 @@ void get_audit(const services& svc, request_ptr req, responder reply) {
 void add_admin_routes(http::router& routes, const services& svc) {
   using http::method;
   add_data_routes(routes, svc);
+  // The API description: no token needed, like the health routes.
+  routes.add(method::get, "/openapi.yaml", [](request_ptr, responder reply) {
+    response r;
+    r.content_type = "application/yaml";
+    r.body = std::string(openapi_yaml());
+    reply.send(std::move(r));
+  });
   routes.add(method::post, "/v1/admin/tenants", guarded(svc, [&svc](request_ptr req, responder reply) {
                create_tenant(svc, std::move(req), std::move(reply));
              }));

@@ -11,6 +11,9 @@ void add_admin_routes(http::router& routes, const services& svc);
 /// Adds the data-rights routes (export, erasure, usage); called by add_admin_routes.
 void add_data_routes(http::router& routes, const services& svc);
 
+/// docs/openapi.yaml as built into the binary (served at GET /openapi.yaml).
+[[nodiscard]] std::string_view openapi_yaml();
+
 /// Wraps a handler with the admin-token check (401 unauthorized without it).
 [[nodiscard]] http::handler admin_only(const services& svc,
                                        std::function<void(std::shared_ptr<const http::request>, http::responder)> h);

@@ -3,10 +3,12 @@
 #include <caf/send.hpp>
 
 #include <atomic>
+#include <map>
 #include <memory>
 
 #include "admin/admin_routes.hpp"
 #include "api/http_util.hpp"
+#include "parley/actors/usage_meter.hpp"
 #include "parley/actors/views.hpp"
 #include "parley/ids.hpp"
 #include "parley/json_writer.hpp"
@@ -256,6 +258,93 @@ void erase_message(const services& svc, request_ptr req, responder reply) {
                      }});
 }
 
+// ---- usage ------------------------------------------------------------------------------
+
+// "YYYY-MM-DD" -> days since the epoch; nullopt when malformed or not a real date.
+std::optional<std::int64_t> parse_day(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  auto y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
+  if (!y || !m || !d || *m < 1 || *m > 12 || *d < 1 || *d > 31) return std::nullopt;
+  // Days from civil (Howard Hinnant's algorithm).
+  int yy = *y - (*m <= 2 ? 1 : 0);
+  int era = (yy >= 0 ? yy : yy - 399) / 400;
+  int yoe = yy - era * 400;
+  int doy = (153 * (*m + (*m > 2 ? -3 : 9)) + 2) / 5 + *d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  if (actors::utc_day(days * ms_per_day) != text) return std::nullopt;  // e.g. 2026-02-30
+  return days;
+}
+
+constexpr std::int64_t max_usage_days = 366;
+
+void get_usage(const services& svc, request_ptr req, responder reply) {
+  auto tenant = active_tenant(svc, *req, reply);
+  if (!tenant) return;
+  std::int64_t today = svc.time->now_ms() / ms_per_day;
+  std::int64_t from = today - 29, to = today;
+  if (auto t = req->query_param("to")) {
+    auto d = parse_day(*t);
+    if (!d) return reply.send(invalid_field("to", "must be a date YYYY-MM-DD"));
+    to = *d;
+    from = to - 29;
+  }
+  if (auto f = req->query_param("from")) {
+    auto d = parse_day(*f);
+    if (!d) return reply.send(invalid_field("from", "must be a date YYYY-MM-DD"));
+    from = *d;
+  }
+  if (from > to) return reply.send(invalid_field("from", "must not be after to"));
+  if (to - from + 1 > max_usage_days) return reply.send(invalid_field("from", "at most 366 days at once"));
+  auto submitted = svc.readers->submit([&svc, tid = tenant->id, from, to, reply] {
+    std::map<std::string, actors::usage_day> stored;
+    auto prefix = storage::key_builder().u8(static_cast<std::uint8_t>(storage::meta_kind::usage)).str(tid).take();
+    auto cursor = svc.db->scan(storage::family::meta, prefix);
+    storage::record rec;
+    while (cursor->next(rec)) {
+      storage::key_reader r(std::string_view(rec.key).substr(prefix.size()));
+      auto period = r.str();
+      auto counter = r.str();
+      if (!period || !counter || *counter != "day" || period->size() != 10) continue;
+      auto day = parse_day(*period);
+      if (!day || *day < from || *day > to) continue;
+      auto decoded = actors::usage_day::decode(rec.body);
+      if (decoded) stored.emplace(*period, std::move(*decoded));
+    }
+    if (!cursor->error().ok()) return reply.send(error_response(cursor->error().err()));
+    std::string out;
+    json_writer w(out);
+    w.begin_object().key("days").begin_array();
+    for (std::int64_t d = from; d <= to; ++d) {
+      auto date = actors::utc_day(d * ms_per_day);
+      auto it = stored.find(date);
+      actors::usage_day day = it != stored.end() ? it->second : actors::usage_day{};
+      w.begin_object().field("date", date);
+      for (std::size_t c = 0; c < actors::usage_counter_count; ++c) {
+        w.key(actors::to_string(static_cast<actors::usage_counter>(c))).number(day.counts[c]);
+      }
+      w.key("reply_latency_ms").begin_object();
+      for (auto [name, p] : {std::pair{"p50", 50.0}, std::pair{"p95", 95.0}}) {
+        w.key(name);
+        if (auto v = day.latency_percentile(p)) w.number(*v);
+        else w.null();
+      }
+      w.end_object().end_object();
+    }
+    w.end_array().end_object();
+    reply.send(response::json(200, std::move(out)));
+  });
+  if (!submitted) reply.send(error_response(submitted.err()));
+}
+
 }  // namespace
 
 void add_data_routes(http::router& routes, const services& svc) {
@@ -267,6 +356,8 @@ void add_data_routes(http::router& routes, const services& svc) {
              admin_only(svc, [&svc](request_ptr req, responder reply) { export_contact(svc, std::move(req), std::move(reply)); }));
   routes.add(method::del, "/v1/admin/tenants/{tid}/contacts/{ctid}",
              admin_only(svc, [&svc](request_ptr req, responder reply) { erase_contact(svc, std::move(req), std::move(reply)); }));
+  routes.add(method::get, "/v1/admin/tenants/{tid}/usage",
+             admin_only(svc, [&svc](request_ptr req, responder reply) { get_usage(svc, std::move(req), std::move(reply)); }));
   routes.add(method::del, "/v1/admin/tenants/{tid}/messages/{mid}",
              admin_only(svc, [&svc](request_ptr req, responder reply) { erase_message(svc, std::move(req), std::move(reply)); }));
 }

@@ -154,7 +154,7 @@ std::string encode(const conversation_state& c) {
   auto phone = b.CreateString(c.phone_e164);
   auto email = b.CreateString(c.email);
   b.Finish(fb::CreateConversationState(b, contact, c.last_seq, c.message_count, c.last_message_at_ms, channels_v,
-                                       identities_v, name, phone, email));
+                                       identities_v, name, phone, email, c.awaiting_reply_since_ms));
   return finish(b);
 }
 
@@ -182,6 +182,7 @@ result<conversation_state> decode_conversation(std::string_view bytes) {
   c.display_name = str(r->display_name());
   c.phone_e164 = str(r->phone_e164());
   c.email = str(r->email());
+  c.awaiting_reply_since_ms = r->awaiting_reply_since_ms();
   return c;
 }
 

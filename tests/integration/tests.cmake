@@ -12,12 +12,12 @@ add_library(parley_e2e_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/../support/parley_fixture.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../support/webhook_payloads.cpp)
 target_include_directories(parley_e2e_support PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
-target_link_libraries(parley_e2e_support PUBLIC GTest::gtest Boost::json parley_providers Threads::Threads)
+target_link_libraries(parley_e2e_support PUBLIC GTest::gtest Boost::json parley_providers parley_storage Threads::Threads)
 target_compile_definitions(parley_e2e_support PUBLIC PARLEYD_PATH="$<TARGET_FILE:parleyd>")
 parley_project_target(parley_e2e_support)
 add_dependencies(parley_e2e_support parleyd)
 
-foreach(suite inbound admin_api crash_flood lifecycle overload isolation)
+foreach(suite inbound admin_api crash_flood lifecycle overload isolation data_rights)
   parley_test(parley_${suite}_tests
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/${suite}_test.cpp
     LIBS parley_e2e_support)

@@ -68,6 +68,9 @@ struct conversation_state {
   std::string display_name;
   std::string phone_e164;
   std::string email;
+  /// When the customer's oldest unanswered message arrived (0: none); the next outbound
+  /// message is the reply whose latency usage reports.
+  std::int64_t awaiting_reply_since_ms = 0;
 
   /// The state of one channel, created (unknown consent, closed window) if absent.
   channel_state& channel(std::string_view channel_id, channel_type type);
