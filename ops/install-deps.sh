@@ -18,6 +18,11 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   curl
 )
+# The OpenAPI checks (tests/openapi) run on Node.js with npm; machines of this kind ship
+# Node 20, and Debian's packages are the fallback where it is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 # Extra packages a caller needs too (bench/compare.sh: nginx, wrk, redis-server, ...).
 packages+=("$@")
 

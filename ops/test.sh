@@ -17,6 +17,8 @@ echo "== release build"
 bash ops/build.sh
 echo "== release tests"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+echo "== OpenAPI description: lint (Redocly) and live validation of a running parleyd"
+bash tests/openapi/run.sh build
 echo "== benchmarks start (one short run each; figures are in BENCHMARKS.md)"
 for b in build/bench/parley_*_bench; do
   "$b" --benchmark_min_time=0.001 >/dev/null

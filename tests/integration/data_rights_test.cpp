@@ -308,5 +308,70 @@ TEST_F(DataRights, DeletedTenantIsPurgedUntilNoKeyWithItsPrefixRemains) {
   (void)doomed_key;
 }
 
+TEST_F(DataRights, UsagePerDayCountsMessagesDuplicatesSendsAndReplyLatency) {
+  std::string key = create_tenant("acme");
+  meta_channel wa;
+  auto wa_json = parse_json(wa.to_json());
+  wa_json.as_object()["api_base"] = "http://127.0.0.1:1";  // sends are accepted; delivery reaches no one
+  std::string wa_id = create_channel("acme", json::serialize(wa_json));
+  meta_channel fb;
+  fb.type = "messenger";
+  fb.account_id = "900000000000001";
+  std::string fb_id = create_channel("acme", fb.to_json());
+
+  flood(wa, wa_id, "15550100001", 10, "u");
+  flood(wa, wa_id, "15550100001", 10, "u");  // the same ten again: redeliveries
+  // A Messenger customer writes and the page answers 3 s later from its inbox (an echo).
+  std::int64_t t0 = unix_now_ms() - 10'000;
+  ASSERT_EQ(post(signed_meta(fb, fb_id, meta_messaging_text("page", fb.account_id, "psid-77", "m_in_1", "hi", t0))).status, 200);
+  ASSERT_EQ(post(signed_meta(fb, fb_id, messenger_echo(fb.account_id, "psid-77", "m_echo_1", "hello!", t0 + 3000))).status, 200);
+  auto sent = public_request("POST", "/v1/messages",
+                             R"({"channel_id":")" + wa_id + R"(","to":"15550100001","type":"text","text":{"body":"thanks"}})",
+                             {"Authorization: Bearer " + key});
+  ASSERT_EQ(sent.status, 202) << sent.body;
+
+  std::string today = rfc3339(unix_now_s()).substr(0, 10);
+  json::value day;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {  // the meter reaches storage about once a second
+    auto r = admin("GET", "/v1/admin/tenants/acme/usage?from=" + today + "&to=" + today);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(arr(r.json, "days").size(), 1u) << r.body;
+    day = arr(r.json, "days").at(0);
+    if ((num(day, "inbound") >= 12 && num(day, "outbound") >= 1) || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a remote figure
+  }
+  EXPECT_EQ(str(day, "date"), today);
+  EXPECT_EQ(num(day, "inbound"), 12) << json::serialize(day);  // 10 WhatsApp + the Messenger message + its echo
+  EXPECT_EQ(num(day, "duplicates"), 10) << json::serialize(day);
+  EXPECT_EQ(num(day, "outbound"), 1) << json::serialize(day);
+  EXPECT_EQ(num(day, "delivered"), 0);
+  const auto& latency = member(day, "reply_latency_ms");
+  ASSERT_TRUE(latency.is_object()) << json::serialize(day);
+  // Two replies: the echo after 3 s, and the API send after the WhatsApp customer's wait.
+  ASSERT_TRUE(latency.as_object().at("p50").is_number()) << json::serialize(day);
+  double p50 = latency.as_object().at("p50").to_number<double>();
+  EXPECT_GT(p50, 3000 * 0.9) << json::serialize(day);
+  EXPECT_LT(p50, 3000 * 1.1) << json::serialize(day);
+
+  // The default range is the last 30 days, oldest first, every day listed.
+  auto month = admin("GET", "/v1/admin/tenants/acme/usage");
+  ASSERT_EQ(month.status, 200);
+  ASSERT_EQ(arr(month.json, "days").size(), 30u);
+  EXPECT_EQ(str(arr(month.json, "days").back(), "date"), today);
+  EXPECT_EQ(num(arr(month.json, "days").front(), "inbound"), 0);
+  EXPECT_TRUE(member(member(arr(month.json, "days").front(), "reply_latency_ms"), "p50").is_null());
+  // Figures survive a restart (stored, not only in memory).
+  restart();
+  auto after = admin("GET", "/v1/admin/tenants/acme/usage?from=" + today + "&to=" + today);
+  EXPECT_EQ(num(arr(after.json, "days").at(0), "inbound"), 12) << after.body;
+
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2026-02-30").status, 400);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=yesterday").status, 400);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2026-11-02&to=2026-11-01").status, 400);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2020-01-01&to=2026-01-01").status, 400);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/nobody/usage").status, 404);
+}
+
 }  // namespace
 }  // namespace parley::testing
