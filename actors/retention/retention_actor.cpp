@@ -6,6 +6,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "parley/actors/directory.hpp"
 #include "parley/storage/keys.hpp"
@@ -120,6 +123,8 @@ std::vector<erase_contact_job> stored_erasures(const retention_context& ctx) {
 
 retention_actor::behavior_type retention_behavior(self_ptr self, std::shared_ptr<const retention_context> ctx) {
   self->state.ctx = std::move(ctx);
+  // This actor's own thread (detached) yields to the threads that serve live traffic.
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   // Resume what the last run left unfinished: tenants still purging, erasures stored.
   for (const auto& t : self->state.ctx->dir->tenants()) {
     if (t->status == tenant_status::purging) self->send(self, purge_atom::value, purge_tenant_job{t->id, {}});
@@ -191,10 +196,14 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
     return std::move(rec).err();
   }
   const std::string prefix = storage::key_builder().str(tenant).take();
-  for (family f : {family::messages, family::conversations, family::identities, family::raw_webhooks, family::outbox,
-                   family::events}) {
-    if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
-    if (auto st = db.purge_prefix(f, prefix); !st) return st;
+  // Two passes: a commit of the tenant's last moments (a webhook that was in flight when
+  // it was deleted) can land while the first pass runs; the second finds it.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (family f : {family::messages, family::conversations, family::identities, family::raw_webhooks,
+                     family::outbox, family::events}) {
+      if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
+      if (auto st = db.purge_prefix(f, prefix); !st) return st;
+    }
   }
   for (const auto& ch : channels) {
     if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");

@@ -7,6 +7,10 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <future>
@@ -126,6 +130,8 @@ class process {
     }
     registry_ = actors::spawn_registry(runtime_->system(), rctx);
     background_.emplace(1, 64);
+    // Its one thread runs exports below the priority of the threads serving live traffic.
+    (void)background_->submit([] { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10); });
 
     // Event push: a dispatcher per tenant with an events webhook, kept in step with the
     // tenants by the hub (new and deleted tenants, changed URLs).
