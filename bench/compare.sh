@@ -26,6 +26,13 @@
 #   S3  RSS after --s-active conversations received a message, and RSS when idle
 #   S2  GET /v1/conversations/{id}/messages?limit=50 under wrk, random conversations
 #
+# Part "p" (erasure under load; not in the default --parts): one parleyd (sync) with a
+# tenant pre-loaded with --p-messages messages and a live tenant. Each round runs
+# --p-duration of ingest to the live tenant at --p-rate webhooks/s twice: once quiet, and
+# once while the big tenant is deleted two seconds in (its purge: range deletes and
+# compactions of every family), recording the live tenant's p50/p99/p99.9 and errors and
+# how long the purge took.
+#
 # Installs nginx, wrk, redis-server, redis-tools and nats-server from Debian when missing.
 # Results: a table on stdout, raw figures in $OUT/results.jsonl (one JSON object per run).
 set -euo pipefail
@@ -42,8 +49,11 @@ s_conversations=1000000
 s_active=100000
 port_base=18000
 w3_duration=5m
+p_messages=300000
+p_rate=2000
+p_duration=20s
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -57,6 +67,9 @@ while [ $# -gt 0 ]; do
     --s-active) s_active=$2; shift 2 ;;
     --port-base) port_base=$2; shift 2 ;;
     --w3-duration) w3_duration=$2; shift 2 ;;
+    --p-messages) p_messages=$2; shift 2 ;;
+    --p-rate) p_rate=$2; shift 2 ;;
+    --p-duration) p_duration=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -308,6 +321,43 @@ EOF
   stop_parleyd "$s_pid"
 fi
 
+if [[ ",$parts," == *",p,"* ]]; then
+  # --- erasure under load: ingest latency of a live tenant while another is purged -------
+  secret="compare-secret"
+  start_parleyd p "$out/p-data" sync
+  p_pid=$PARLEY_PID
+  create_channel "$PARLEY_ADMIN" "$PARLEY_TOKEN" p-live "$secret"
+  live_path=$CH_PATH
+  purged_total() {
+    curl -sf "http://$PARLEY_ADMIN/metrics" | awk '$1 == "parley_retention_tenants_purged_total" { print $2 }'
+  }
+  for r in $(seq 1 "$rounds"); do
+    create_channel "$PARLEY_ADMIN" "$PARLEY_TOKEN" "p-big-$r" "$secret"
+    echo "P round $r: pre-loading $p_messages messages into p-big-$r"
+    load_connections=64 ingest_channel "$PARLEY_PUB" "$CH_PATH" "$secret" "$out/p-preload-$r.json" --count "$p_messages" \
+      --contacts 20000
+    ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$out/p-quiet-$r.json" --rate "$p_rate" --duration "$p_duration" \
+      --contacts 5000
+    record_ingest p_quiet "$r" "$out/p-quiet-$r.json"
+    before=$(purged_total)
+    ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$out/p-purge-$r.json" --rate "$p_rate" --duration "$p_duration" \
+      --contacts 5000 &
+    load_pid=$!
+    sleep 2
+    t0=$(now)
+    curl -sf -X DELETE "http://$PARLEY_ADMIN/v1/admin/tenants/p-big-$r" -H "Authorization: Bearer $PARLEY_TOKEN" >/dev/null
+    for _ in $(seq 1 60000); do
+      [ "$(purged_total)" != "$before" ] && break
+      sleep 0.05
+    done
+    purge_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+    wait "$load_pid" || true
+    record_ingest p_purge "$r" "$out/p-purge-$r.json"
+    record "{\"what\":\"p_purge_seconds\",\"round\":$r,\"seconds\":$purge_s,\"messages\":$p_messages}"
+  done
+  stop_parleyd "$p_pid"
+fi
+
 python3 - "$results" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -357,5 +407,12 @@ v = vals("s_preload", "throughput")
 if v: print(f"  pre-load rate (async)                        {v[0]:,.0f}/s")
 v = vals("s_store_bytes", "bytes")
 if v: print(f"  store size on disk                           {v[0]/2**30:.2f} GiB")
+if vals("p_purge_seconds", "seconds"):
+    print("\nerasure under load (live tenant ingest at a fixed rate; quiet / while another tenant is purged)")
+    for field, label in [("throughput", "throughput /s"), ("p50_us", "p50 ms"), ("p99_us", "p99 ms"), ("p999_us", "p99.9 ms")]:
+        q, p = mmm("p_quiet", field), mmm("p_purge", field)
+        scale = 1 if field == "throughput" else 1000
+        if q and p: print(f"  {label:<20} " + " / ".join(f"{x/scale:,.2f}" for x in q) + "   vs   " + " / ".join(f"{x/scale:,.2f}" for x in p))
+    print("  purge took          " + " / ".join(f"{x:.1f}" for x in vals("p_purge_seconds", "seconds")) + " s")
 print(f"\nerrors across all runs: {errs}")
 EOF
