@@ -26,7 +26,7 @@
 #   S3  RSS after --s-active conversations received a message, and RSS when idle
 #   S2  GET /v1/conversations/{id}/messages?limit=50 under wrk, random conversations
 #
-# Part "p" (erasure under load; not in the default --parts): one parleyd (sync) with a
+# Part "p" (S5, erasure under load; not in the default --parts): one parleyd (sync) with a
 # tenant pre-loaded with --p-messages messages and a live tenant. Each round runs
 # --p-duration of ingest to the live tenant at --p-rate webhooks/s twice: once quiet, and
 # once while the big tenant is deleted two seconds in (its purge: range deletes and
@@ -49,7 +49,7 @@ s_conversations=1000000
 s_active=100000
 port_base=18000
 w3_duration=5m
-p_messages=300000
+p_messages=1000000
 p_rate=2000
 p_duration=20s
 
@@ -368,8 +368,8 @@ def mmm(what, field):
 def line(label, what, field, fmt="{:,.0f}"):
     m = mmm(what, field)
     if m: print(f"  {label:<44} " + " / ".join(fmt.format(x) for x in m))
-def ratio(label, a, b, target):
-    ma, mb = mmm(a, "throughput"), mmm(b, "throughput")
+def ratio(label, a, b, target, field="throughput"):
+    ma, mb = mmm(a, field), mmm(b, field)
     if ma and mb and mb[1] > 0:
         r = ma[1] / mb[1]
         print(f"  {label:<44} {r:.2f}x   (target {target})")
@@ -408,11 +408,12 @@ if v: print(f"  pre-load rate (async)                        {v[0]:,.0f}/s")
 v = vals("s_store_bytes", "bytes")
 if v: print(f"  store size on disk                           {v[0]/2**30:.2f} GiB")
 if vals("p_purge_seconds", "seconds"):
-    print("\nerasure under load (live tenant ingest at a fixed rate; quiet / while another tenant is purged)")
+    print("\nS5 erasure under load (live tenant ingest at a fixed rate; quiet   vs   while another tenant is purged)")
     for field, label in [("throughput", "throughput /s"), ("p50_us", "p50 ms"), ("p99_us", "p99 ms"), ("p999_us", "p99.9 ms")]:
         q, p = mmm("p_quiet", field), mmm("p_purge", field)
         scale = 1 if field == "throughput" else 1000
         if q and p: print(f"  {label:<20} " + " / ".join(f"{x/scale:,.2f}" for x in q) + "   vs   " + " / ".join(f"{x/scale:,.2f}" for x in p))
     print("  purge took          " + " / ".join(f"{x:.1f}" for x in vals("p_purge_seconds", "seconds")) + " s")
+    ratio("S5 p99 during purge / quiet", "p_purge", "p_quiet", "<= 2.0", "p99_us")
 print(f"\nerrors across all runs: {errs}")
 EOF

@@ -49,15 +49,8 @@ std::string render_conversation(const storage::conversation_state& c, std::int64
   w.field("id", storage::conversation_id_for(c.contact_id));
   w.key("contact").begin_object().field("id", c.contact_id);
   if (!c.display_name.empty()) w.field("name", c.display_name);
-  w.key("identities").begin_array();
-  for (const auto& id : c.identities) {
-    w.begin_object()
-        .field("channel_id", id.channel_id)
-        .field("channel_type", to_string(id.channel))
-        .field("external_id", id.external_id)
-        .end_object();
-  }
-  w.end_array().end_object();
+  write_identities(w, c.identities);
+  w.end_object();
   w.key("last_message_at");
   if (c.last_message_at_ms > 0) w.string(format_rfc3339(c.last_message_at_ms));
   else w.null();
@@ -77,6 +70,18 @@ std::string render_conversation(const storage::conversation_state& c, std::int64
   w.end_object();
   w.end_object();
   return out;
+}
+
+void write_identities(json_writer& w, const std::vector<storage::identity_entry>& identities) {
+  w.key("identities").begin_array();
+  for (const auto& id : identities) {
+    w.begin_object()
+        .field("channel_id", id.channel_id)
+        .field("channel_type", to_string(id.channel))
+        .field("external_id", id.external_id)
+        .end_object();
+  }
+  w.end_array();
 }
 
 std::string render_event(std::string_view type, std::int64_t at_ms, std::string_view data_json) {

@@ -6,6 +6,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
+
+#include <functional>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +44,21 @@ status erase_keys(storage::store& db, family f, std::vector<std::string>& doomed
   }
   doomed.clear();
   return {};
+}
+
+// Deletes every record under `prefix` of `f` whose body `matches` (scanned on a snapshot,
+// deleted in batches afterwards).
+status erase_matching(storage::store& db, family f, const std::string& prefix,
+                      const std::function<bool(const std::string&)>& matches) {
+  std::vector<std::string> doomed;
+  auto cursor = db.scan(f, prefix);
+  storage::record rec;
+  while (cursor->next(rec)) {
+    if (matches(rec.body)) doomed.push_back(rec.key);
+  }
+  if (!cursor->error().ok() && cursor->error().code() != errc::key_destroyed) return cursor->error();
+  cursor.reset();
+  return erase_keys(db, f, doomed);
 }
 
 // Does a stored event name `contact`? Message events carry {"ref":{"contact"}}, others
@@ -241,28 +258,19 @@ status finish_contact_erasure(const retention_context& ctx, const erase_contact_
   auto& db = *ctx.db;
   const std::string tenant_prefix = storage::key_builder().str(job.tenant).take();
   // Events that name the contact (their bodies are not sealed: references and ids only).
-  std::vector<std::string> doomed;
-  {
-    auto cursor = db.scan(family::events, storage::event_prefix(job.tenant));
-    storage::record rec;
-    while (cursor->next(rec)) {
-      if (event_names(rec.body, job.contact)) doomed.push_back(rec.key);
-    }
-    if (!cursor->error().ok() && cursor->error().code() != errc::key_destroyed) return cursor->error();
+  if (auto st = erase_matching(db, family::events, storage::event_prefix(job.tenant),
+                               [&](const std::string& body) { return event_names(body, job.contact); });
+      !st) {
+    return st;
   }
-  if (auto st = erase_keys(db, family::events, doomed); !st) return st;
   if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
   // Raw webhooks that name one of the contact's ids. A payload that also carries other
   // customers' messages goes too: erasure wins over keeping a debugging copy.
-  {
-    auto cursor = db.scan(family::raw_webhooks, tenant_prefix);
-    storage::record rec;
-    while (cursor->next(rec)) {
-      if (raw_names(rec.body, job.external_ids)) doomed.push_back(rec.key);
-    }
-    if (!cursor->error().ok() && cursor->error().code() != errc::key_destroyed) return cursor->error();
+  if (auto st = erase_matching(db, family::raw_webhooks, tenant_prefix,
+                               [&](const std::string& body) { return raw_names(body, job.external_ids); });
+      !st) {
+    return st;
   }
-  if (auto st = erase_keys(db, family::raw_webhooks, doomed); !st) return st;
   if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
   // Physically: the erased message range, the contact's state and identities, and the
   // events and raw payloads just deleted.

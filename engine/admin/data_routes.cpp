@@ -54,15 +54,7 @@ std::string contact_line(const storage::conversation_state& c) {
   std::string out;
   json_writer w(out);
   w.begin_object().field("kind", "contact").field("id", c.contact_id);
-  w.key("identities").begin_array();
-  for (const auto& id : c.identities) {
-    w.begin_object()
-        .field("channel_id", id.channel_id)
-        .field("channel_type", to_string(id.channel))
-        .field("external_id", id.external_id)
-        .end_object();
-  }
-  w.end_array();
+  actors::write_identities(w, c.identities);
   auto optional_text = [&](std::string_view k, const std::string& v) {
     w.key(k);
     if (v.empty()) w.null();

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "parley/json_writer.hpp"
 #include "parley/storage/records.hpp"
 
 namespace parley::actors {
@@ -13,6 +15,8 @@ namespace parley::actors {
 /// A message object; `with_seq` adds "seq" (conversation pages).
 [[nodiscard]] std::string render_message(const storage::message_record& m, std::string_view conversation_id,
                                          bool with_seq);
+/// "identities": [{"channel_id", "channel_type", "external_id"}] as the API shows them.
+void write_identities(json_writer& w, const std::vector<storage::identity_entry>& identities);
 /// A conversation object; window "open" is judged at `now_ms`.
 [[nodiscard]] std::string render_conversation(const storage::conversation_state& c, std::int64_t now_ms);
 /// The stored body of an event that carries its data inline: {"type","at","data"}; the id
