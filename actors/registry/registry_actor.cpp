@@ -245,7 +245,10 @@ void delete_tenant(self_ptr self, delete_tenant_cmd& cmd) {
   }
   ops.push_back(audit(ctx, "tenant.delete", cmd.id, cmd.id, cmd.request_id));
   if (auto st = ctx.db->write(ops, true); !st) return cmd.done(std::move(st).err());
-  if (auto handle = ctx.dir->tenant_actor(cmd.id)) caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  // Its conversations end a batch at a time (see tenant_actor.hpp), not all at once.
+  if (auto handle = ctx.dir->tenant_actor(cmd.id)) {
+    caf::anon_send(caf::actor_cast<tenant_actor>(handle), purge_atom::value);
+  }
   ctx.dir->remove_tenant(cmd.id);
   // Listed as purging (no channels, keys or actor) until its records are gone.
   ctx.dir->put_tenant(std::make_shared<const tenant_info>(purging), caf::actor());

@@ -7,6 +7,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <functional>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -197,6 +198,7 @@ storage::write_op purge_record_op(const std::string& tenant, const std::vector<s
 
 status purge_tenant_records(const retention_context& ctx, const std::string& tenant) {
   auto& db = *ctx.db;
+  auto started = std::chrono::steady_clock::now();
   // Channels whose dedup entries are still to go (kept by the delete).
   std::vector<std::string> channels;
   if (auto rec = db.get(family::meta, meta_prefix(meta_kind::purge, tenant)); rec) {
@@ -213,29 +215,27 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
     return std::move(rec).err();
   }
   const std::string prefix = storage::key_builder().str(tenant).take();
+  std::vector<std::pair<family, std::string>> ranges;
+  for (family f : {family::messages, family::conversations, family::identities, family::raw_webhooks, family::outbox,
+                   family::events}) {
+    ranges.emplace_back(f, prefix);
+  }
+  for (const auto& ch : channels) ranges.emplace_back(family::dedup, storage::key_builder().str(ch).take());
+  ranges.emplace_back(family::dedup, storage::idempotency_prefix(tenant));
+  for (meta_kind kind : {meta_kind::usage, meta_kind::push_cursor, meta_kind::channel, meta_kind::erasure}) {
+    ranges.emplace_back(family::meta, meta_prefix(kind, tenant));
+  }
+  ranges.emplace_back(family::meta, storage::key_builder()
+                                        .u8(static_cast<std::uint8_t>(meta_kind::sequence_hwm))
+                                        .u8(static_cast<std::uint8_t>(family::events))
+                                        .str(storage::event_prefix(tenant))
+                                        .take());
   // Two passes: a commit of the tenant's last moments (a webhook that was in flight when
   // it was deleted) can land while the first pass runs; the second finds it.
   for (int pass = 0; pass < 2; ++pass) {
-    for (family f : {family::messages, family::conversations, family::identities, family::raw_webhooks,
-                     family::outbox, family::events}) {
-      if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
-      if (auto st = db.purge_prefix(f, prefix); !st) return st;
-    }
-  }
-  for (const auto& ch : channels) {
     if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
-    if (auto st = db.purge_prefix(family::dedup, storage::key_builder().str(ch).take()); !st) return st;
+    if (auto st = db.purge(ranges); !st) return st;
   }
-  if (auto st = db.purge_prefix(family::dedup, storage::idempotency_prefix(tenant)); !st) return st;
-  for (meta_kind kind : {meta_kind::usage, meta_kind::push_cursor, meta_kind::channel, meta_kind::erasure}) {
-    if (auto st = db.purge_prefix(family::meta, meta_prefix(kind, tenant)); !st) return st;
-  }
-  auto hwm = storage::key_builder()
-                 .u8(static_cast<std::uint8_t>(meta_kind::sequence_hwm))
-                 .u8(static_cast<std::uint8_t>(family::events))
-                 .str(storage::event_prefix(tenant))
-                 .take();
-  if (auto st = db.purge_prefix(family::meta, hwm); !st) return st;
   // Last: the tenant record (and the purge record). From here the id is free.
   std::vector<storage::write_op> ops = {
       storage::write_op::remove(family::meta, meta_prefix(meta_kind::tenant, tenant)),
@@ -250,6 +250,8 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
   ctx.retention->remove_tenant(tenant);
   if (auto t = ctx.dir->tenant(tenant); t && t->status == tenant_status::purging) ctx.dir->remove_tenant(tenant);
   ++ctx.counters->tenants_purged;
+  spdlog::info("tenant {} purged in {:.1f} s", tenant,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (ctx.on_purged) ctx.on_purged(tenant);
   return {};
 }

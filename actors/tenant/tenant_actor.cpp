@@ -853,6 +853,21 @@ void flush_usage(self_ptr self, bool sync) {
   self->send(ctx.writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
 }
 
+// The tenant was deleted: its conversations retire a batch at a time (each batch's
+// finalization is a few milliseconds of the shared scheduler), then the tenant quits.
+void wind_down(self_ptr self) {
+  constexpr std::size_t batch = 256;
+  auto& st = self->state;
+  for (std::size_t n = 0; n < batch && !st.active.empty(); ++n) {
+    auto it = st.active.begin();
+    self->send(it->second.handle, retire_atom::value);
+    st.active.erase(it);
+    --active_conversation_count;
+  }
+  if (st.active.empty()) return self->quit(caf::exit_reason::user_shutdown);
+  self->delayed_send(self, std::chrono::milliseconds(10), purge_atom::value);
+}
+
 // Accepted messages whose delivery had not finished when the engine stopped: sent again
 // (at least once towards the provider; see docs/operations.md for the window).
 void resume_outbox(self_ptr self) {
@@ -886,6 +901,7 @@ tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const
         flush_usage(self, false);
         self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
       },
+      [self](purge_atom) { wind_down(self); },
       [self](inbound_atom, inbound_job& job) { on_inbound(self, job); },
       [self](send_atom, send_request& req) { on_send(self, req); },
       [self](result_atom, send_result& r) { on_send_result(self, r); },

@@ -150,8 +150,13 @@ using tenant_actor = caf::typed_actor<caf::reacts_to<inbound_atom, inbound_job>,
                                       caf::reacts_to<idle_atom, std::string>,
                                       caf::reacts_to<erase_atom, erase_contact_request>,
                                       caf::reacts_to<erase_atom, erase_message_request>,
-                                      caf::reacts_to<tick_atom>>;
+                                      caf::reacts_to<tick_atom>,
+                                      caf::reacts_to<purge_atom>>;
 
+/// `purge_atom` (the tenant was deleted): the tenant retires its conversation actors a
+/// few hundred at a time, then quits. Ending tens of thousands of actors at once would
+/// hold the shared scheduler for a second and stall every other tenant's traffic.
+///
 /// Spawns the tenant's actor (detached).
 [[nodiscard]] tenant_actor spawn_tenant(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx);
 

@@ -1,6 +1,7 @@
 #include "parley/storage/store.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
@@ -740,12 +741,32 @@ result<sweep_stats> store::compact_expired() {
   return stats;
 }
 
-status store::purge_prefix(family f, std::string_view prefix) {
-  std::string end = prefix_successor(prefix);
-  std::vector<encoded_op> ops = {encoded_op{f, std::string(prefix), {}, true, end}};
+status store::purge(std::span<const std::pair<family, std::string>> prefixes) {
+  // 1. Every range tombstone in one durable write: from here nothing of it is readable.
+  std::vector<encoded_op> ops;
+  for (const auto& [f, prefix] : prefixes) ops.push_back(encoded_op{f, prefix, {}, true, prefix_successor(prefix)});
   if (auto st = write_encoded(ops, true); !st) return st;
+  // 2. One flush of every family (one switch of the write-ahead log, which blocks
+  //    writers for a moment: once per purge, not once per family). Afterwards the
+  //    memtables hold nothing of the prefixes, so the compactions below flush nothing.
   if (auto st = flush(); !st) return st;
-  return compact_range(f, prefix, end);
+  for (const auto& [f, prefix] : prefixes) {
+    std::string end = prefix_successor(prefix);
+    rocksdb::Slice bs(prefix), es(end);
+    // 3. SST files (below L0) that hold nothing but the prefix are dropped whole: no
+    //    compaction reads or rewrites them, which is most of a large tenant.
+    rocksdb::Status s =
+        rocksdb::DeleteFilesInRange(impl_->db.get(), impl_->cf(f), &bs, end.empty() ? nullptr : &es, false);
+    if (!s.ok()) return to_error(s, "delete files in range");
+    // 4. What remains (L0, files shared with neighbouring keys) is compacted, range only.
+    if (auto st = compact_range(f, prefix, end); !st) return st;
+  }
+  return {};
+}
+
+status store::purge_prefix(family f, std::string_view prefix) {
+  std::pair<family, std::string> one{f, std::string(prefix)};
+  return purge(std::span(&one, 1));
 }
 
 result<std::uint64_t> store::count_in_files(family f, std::string_view prefix) const {

@@ -159,6 +159,10 @@ class store {
   /// Erases every key starting with `prefix` (one durable range delete), then compacts
   /// the range: the records are unreadable at once and physically gone on return.
   [[nodiscard]] status purge_prefix(family f, std::string_view prefix);
+  /// purge_prefix() of many prefixes at once: one durable write of every range
+  /// tombstone and one flush for all of them (a flush briefly blocks writers), then the
+  /// compactions one range at a time.
+  [[nodiscard]] status purge(std::span<const std::pair<family, std::string>> prefixes);
   /// Number of entries with `prefix` physically present in the family's SST files,
   /// deleted or expired or not (memtables are flushed first). For erasure tests and
   /// operators: 0 means nothing of it is left on disk in this family.
