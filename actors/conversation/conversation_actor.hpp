@@ -83,8 +83,8 @@ using conversation_actor = caf::typed_actor<caf::reacts_to<inbound_atom, convers
                                             caf::reacts_to<idle_atom, std::uint64_t>,
                                             caf::reacts_to<retire_atom>>;
 
-/// Spawns a conversation from its loaded state, linked to its tenant actor (it stops
-/// with the tenant). `retire` from the tenant makes it quit. `tenant` gets a retire request when the
+/// Spawns a conversation from its loaded state, monitored by its tenant actor (the tenant
+/// stops it when it stops itself). `retire` from the tenant makes it quit. `tenant` gets a retire request when the
 /// conversation has been idle for ctx->conversation_idle_ms with nothing in flight.
 [[nodiscard]] conversation_actor spawn_conversation(caf::actor_system& sys, std::shared_ptr<const tenant_context> ctx,
                                                     tenant_actor tenant, storage::conversation_state state);

@@ -408,13 +408,11 @@ status load_registry(caf::actor_system& sys, const std::shared_ptr<const registr
     // before; other errors are real.
     return tenants->error();
   }
+  // Tenants first without their actors: a tenant actor starts by resuming its outbox,
+  // whose sends look their channels up, so channels and keys must be in place before.
   for (const auto& t : loaded) {
     ctx->retention->set_tenant(t.id, t.retention);
-    if (t.status == tenant_status::purging) {
-      ctx->dir->put_tenant(std::make_shared<const tenant_info>(t), caf::actor());  // listed, not served
-      continue;
-    }
-    ctx->dir->put_tenant(std::make_shared<const tenant_info>(t), start_tenant(sys, *ctx, t));
+    ctx->dir->put_tenant(std::make_shared<const tenant_info>(t), caf::actor());  // purging ones stay so
   }
   auto channels = ctx->db->scan(family::meta, meta_prefix(meta_kind::channel));
   while (channels->next(rec)) {
@@ -433,7 +431,13 @@ status load_registry(caf::actor_system& sys, const std::shared_ptr<const registr
     if (!k) return std::move(k).err();
     if (ctx->dir->tenant(k->tenant)) ctx->dir->put_key(std::make_shared<const api_key_info>(std::move(*k)));
   }
-  return keys->error();
+  if (!keys->error().ok()) return keys->error();
+  for (const auto& t : loaded) {
+    if (t.status != tenant_status::purging) {
+      ctx->dir->put_tenant(std::make_shared<const tenant_info>(t), start_tenant(sys, *ctx, t));
+    }
+  }
+  return {};
 }
 
 registry_actor spawn_registry(caf::actor_system& sys, std::shared_ptr<const registry_context> ctx) {
