@@ -20,9 +20,7 @@ namespace json = boost::json;
 using storage::family;
 using storage::meta_kind;
 
-std::string meta_key(meta_kind kind, std::string_view a) {
-  return storage::key_builder().u8(static_cast<std::uint8_t>(kind)).str(a).take();
-}
+std::string meta_key(meta_kind kind, std::string_view a) { return storage::tenant_meta_key(kind, a); }
 std::string meta_key(meta_kind kind, std::string_view a, std::string_view b) {
   return storage::key_builder().u8(static_cast<std::uint8_t>(kind)).str(a).str(b).take();
 }

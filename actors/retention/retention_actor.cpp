@@ -25,9 +25,6 @@ namespace json = boost::json;
 using storage::family;
 using storage::meta_kind;
 
-std::string meta_prefix(meta_kind kind, std::string_view tenant) {
-  return storage::key_builder().u8(static_cast<std::uint8_t>(kind)).str(tenant).take();
-}
 std::string erasure_key(std::string_view tenant, std::string_view contact) {
   return storage::key_builder().u8(static_cast<std::uint8_t>(meta_kind::erasure)).str(tenant).str(contact).take();
 }
@@ -193,7 +190,7 @@ storage::write_op purge_record_op(const std::string& tenant, const std::vector<s
   json::array ids;
   for (const auto& id : channel_ids) ids.emplace_back(id);
   // Not sealed: the tenant's key is destroyed before the purge runs.
-  return storage::write_op::put(family::meta, meta_prefix(meta_kind::purge, tenant), json::serialize(json::object{{"channels", std::move(ids)}}));
+  return storage::write_op::put(family::meta, storage::tenant_meta_key(meta_kind::purge, tenant), json::serialize(json::object{{"channels", std::move(ids)}}));
 }
 
 status purge_tenant_records(const retention_context& ctx, const std::string& tenant) {
@@ -201,7 +198,7 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
   auto started = std::chrono::steady_clock::now();
   // Channels whose dedup entries are still to go (kept by the delete).
   std::vector<std::string> channels;
-  if (auto rec = db.get(family::meta, meta_prefix(meta_kind::purge, tenant)); rec) {
+  if (auto rec = db.get(family::meta, storage::tenant_meta_key(meta_kind::purge, tenant)); rec) {
     boost::system::error_code ec;
     auto v = json::parse(rec->body, ec);
     if (!ec && v.is_object()) {
@@ -223,7 +220,7 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
   for (const auto& ch : channels) ranges.emplace_back(family::dedup, storage::key_builder().str(ch).take());
   ranges.emplace_back(family::dedup, storage::idempotency_prefix(tenant));
   for (meta_kind kind : {meta_kind::usage, meta_kind::push_cursor, meta_kind::channel, meta_kind::erasure}) {
-    ranges.emplace_back(family::meta, meta_prefix(kind, tenant));
+    ranges.emplace_back(family::meta, storage::tenant_meta_key(kind, tenant));
   }
   ranges.emplace_back(family::meta, storage::key_builder()
                                         .u8(static_cast<std::uint8_t>(meta_kind::sequence_hwm))
@@ -238,12 +235,12 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
   }
   // Last: the tenant record (and the purge record). From here the id is free.
   std::vector<storage::write_op> ops = {
-      storage::write_op::remove(family::meta, meta_prefix(meta_kind::tenant, tenant)),
-      storage::write_op::remove(family::meta, meta_prefix(meta_kind::purge, tenant)),
+      storage::write_op::remove(family::meta, storage::tenant_meta_key(meta_kind::tenant, tenant)),
+      storage::write_op::remove(family::meta, storage::tenant_meta_key(meta_kind::purge, tenant)),
       audit_op(audit_entry{ctx.time->now_ms(), "tenant.purged", tenant, tenant, {}})};
   if (auto st = db.write(ops, true); !st) return st;
-  if (auto st = db.compact_range(family::meta, meta_prefix(meta_kind::tenant, tenant),
-                                 storage::prefix_successor(meta_prefix(meta_kind::tenant, tenant)));
+  if (auto st = db.compact_range(family::meta, storage::tenant_meta_key(meta_kind::tenant, tenant),
+                                 storage::prefix_successor(storage::tenant_meta_key(meta_kind::tenant, tenant)));
       !st) {
     return st;
   }

@@ -350,6 +350,10 @@ std::optional<idempotency_record> decode_idempotency_record(std::string_view byt
   return idempotency_record{message_ref{*tenant, *contact, *seq}, *digest};
 }
 
+std::string tenant_meta_key(meta_kind kind, std::string_view tenant) {
+  return key_builder().u8(static_cast<std::uint8_t>(kind)).str(tenant).take();
+}
+
 std::string usage_key(std::string_view tenant, std::string_view period, std::string_view counter) {
   return key_builder().u8(static_cast<std::uint8_t>(meta_kind::usage)).str(tenant).str(period).str(counter).take();
 }

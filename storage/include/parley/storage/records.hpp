@@ -10,6 +10,7 @@
 #include "parley/inbound.hpp"
 #include "parley/outbound.hpp"
 #include "parley/result.hpp"
+#include "parley/storage/families.hpp"
 
 namespace parley::storage {
 
@@ -157,6 +158,9 @@ struct idempotency_record {
 [[nodiscard]] std::string encode(const idempotency_record& r);
 [[nodiscard]] std::optional<idempotency_record> decode_idempotency_record(std::string_view bytes);
 
+/// meta: the kind byte, then the tenant: a tenant's record of that kind (tenant, purge
+/// record) or the prefix of its records of that kind (channels, usage, cursors).
+[[nodiscard]] std::string tenant_meta_key(meta_kind kind, std::string_view tenant);
 /// meta: usage, tenant, period ("YYYY-MM" or "YYYY-MM-DD", UTC), counter name -> decimal count.
 [[nodiscard]] std::string usage_key(std::string_view tenant, std::string_view period, std::string_view counter);
 /// "YYYY-MM" of a UTC time.
