@@ -27,7 +27,9 @@
 #   S2  GET /v1/conversations/{id}/messages?limit=50 under wrk, random conversations
 #
 # Part "p" (S5, erasure under load; not in the default --parts): one parleyd (sync) with a
-# tenant pre-loaded with --p-messages messages and a live tenant. Each round runs
+# tenant pre-loaded with --p-messages messages (then restarted and left until RocksDB has
+# no compaction pending: the data as a tenant's would be in service) and a live tenant.
+# Each round runs
 # --p-duration of ingest to the live tenant at --p-rate webhooks/s twice: once quiet, and
 # once while the big tenant is deleted two seconds in (its purge: range deletes and
 # compactions of every family), recording the live tenant's p50/p99/p99.9 and errors and
@@ -336,6 +338,17 @@ if [[ ",$parts," == *",p,"* ]]; then
     echo "P round $r: pre-loading $p_messages messages into p-big-$r"
     load_connections=64 ingest_channel "$PARLEY_PUB" "$CH_PATH" "$secret" "$out/p-preload-$r.json" --count "$p_messages" \
       --contacts 20000
+    # The big tenant's data as it is in service: written earlier, flushed and compacted.
+    # A restart flushes the memtables; then wait until RocksDB has no compaction left.
+    stop_parleyd "$p_pid"
+    start_parleyd p "$out/p-data" sync
+    p_pid=$PARLEY_PID
+    for _ in $(seq 1 6000); do
+      backlog=$(curl -sf "http://$PARLEY_ADMIN/metrics" |
+        awk '$1 ~ /^parley_storage_(pending_compaction_bytes|running_compactions|running_flushes)$/ { s += $2 } END { print s + 0 }')
+      [ "$backlog" = "0" ] && break
+      sleep 0.1
+    done
     ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$out/p-quiet-$r.json" --rate "$p_rate" --duration "$p_duration" \
       --contacts 5000
     record_ingest p_quiet "$r" "$out/p-quiet-$r.json"

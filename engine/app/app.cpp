@@ -118,6 +118,7 @@ class process {
     retention_ctx_->sweep_interval = std::chrono::seconds(cfg_.retention_sweep_seconds);
     retention_actor_ = actors::spawn_retention(runtime_->system(), retention_ctx_);
     add_retention_metrics(*retention_ctx_->counters);
+    add_storage_engine_metrics();
     rctx->purger = retention_actor_;
     if (auto st = actors::load_registry(runtime_->system(), rctx); !st) {
       log->error("cannot load tenants and channels: {}", st.err().message);
@@ -349,6 +350,19 @@ class process {
     add("parley_retention_errors_total", "Retention jobs that stopped on an error (retried at the next start).", &r.errors);
     metrics_.add_value("parley_retention_last_sweep_timestamp_seconds", "When the last retention sweep ran (unix seconds).", false,
                        [&r] { return static_cast<double>(r.last_sweep_ms.load()) / 1000.0; });
+  }
+
+  void add_storage_engine_metrics() {
+    auto add = [this](std::string name, std::string help, std::uint64_t storage::engine_stats::*field) {
+      metrics_.add_value(std::move(name), std::move(help), false,
+                         [this, field] { return static_cast<double>(db_->stats().*field); });
+    };
+    add("parley_storage_pending_compaction_bytes", "RocksDB's estimate of the bytes compactions still have to rewrite.",
+        &storage::engine_stats::pending_compaction_bytes);
+    add("parley_storage_running_compactions", "Compactions running now.", &storage::engine_stats::running_compactions);
+    add("parley_storage_running_flushes", "Memtable flushes running now.", &storage::engine_stats::running_flushes);
+    add("parley_storage_sst_bytes", "Size of the live SST files.", &storage::engine_stats::live_sst_bytes);
+    add("parley_storage_memtable_bytes", "Memory held by memtables.", &storage::engine_stats::memtable_bytes);
   }
 
   void add_webhook_metrics() {

@@ -11,6 +11,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <vector>
@@ -128,6 +129,9 @@ class callback_collector final : public prometheus::Collectable {
     MetricFamily accepted{"parley_http_connections_accepted_total", "HTTP connections accepted, by listener.", MetricType::Counter, {}};
     MetricFamily rejected{"parley_http_connections_rejected_total", "Connections closed at accept because the listener was at its connection limit.", MetricType::Counter, {}};
     MetricFamily timeouts{"parley_http_timeouts_total", "Connections closed by a header, body or idle timeout.", MetricType::Counter, {}};
+    MetricFamily handling{"parley_http_request_duration_seconds",
+                          "Time from a request read whole to its response started, by listener (queueing inside parleyd included).",
+                          MetricType::Histogram, {}};
     for (const auto& listener : listeners_) {
       const std::string& name = listener.first;  // not a structured binding: clang 14 cannot capture those
       auto s = listener.second();
@@ -147,8 +151,19 @@ class callback_collector final : public prometheus::Collectable {
       add(accepted, static_cast<double>(s.connections_accepted));
       add(rejected, static_cast<double>(s.connections_rejected));
       add(timeouts, static_cast<double>(s.timeouts));
+      ClientMetric h;
+      h.label.push_back({"listener", name});
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < s.handling_counts.size(); ++i) {
+        cumulative += s.handling_counts[i];
+        bool last = i + 1 == s.handling_counts.size();
+        h.histogram.bucket.push_back({cumulative, last ? std::numeric_limits<double>::infinity() : http::handling_bucket_bound(i)});
+      }
+      h.histogram.sample_count = cumulative;
+      h.histogram.sample_sum = s.handling_seconds_sum;
+      handling.metric.push_back(std::move(h));
     }
-    std::vector<MetricFamily> out = {requests, responses, active, accepted, rejected, timeouts};
+    std::vector<MetricFamily> out = {requests, responses, active, accepted, rejected, timeouts, handling};
     for (const auto& v : values_) {
       out.push_back(gauge_family(v.name, v.help, v.read(), v.counter ? MetricType::Counter : MetricType::Gauge));
     }

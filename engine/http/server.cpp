@@ -60,6 +60,16 @@ struct counters {
   std::atomic<std::uint64_t> responses_4xx{0};
   std::atomic<std::uint64_t> responses_5xx{0};
   std::atomic<std::uint64_t> timeouts{0};
+  std::array<std::atomic<std::uint64_t>, server_stats::handling_buckets> handling{};
+  std::atomic<std::uint64_t> handling_ns{0};
+
+  void record_handling(std::chrono::steady_clock::duration d) noexcept {
+    auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+    std::size_t b = 0;
+    while (b + 1 < handling.size() && static_cast<double>(ns) > handling_bucket_bound(b) * 1e9) ++b;
+    handling[b].fetch_add(1, std::memory_order_relaxed);
+    handling_ns.fetch_add(ns, std::memory_order_relaxed);
+  }
 };
 
 void bump(std::atomic<std::uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
@@ -282,6 +292,7 @@ class session final : public session_base {
   unsigned version_ = 11;
   std::string request_id_;
   std::uint64_t generation_ = 0;  // which request a late answer belongs to
+  std::chrono::steady_clock::time_point received_{};  // the current request was read whole
   bool answered_ = false;
 };
 
@@ -405,6 +416,7 @@ void session<Stream>::dispatch() {
   auto msg = parser_->release();
   parser_.reset();
   bump(owner_->count().requests);
+  received_ = std::chrono::steady_clock::now();
   keep_alive_ = msg.keep_alive();
   version_ = msg.version();
   head_ = msg.method() == bhttp::verb::head;
@@ -499,6 +511,10 @@ void session<Stream>::respond(response r) {
   bump(r.status >= 500 ? counters.responses_5xx
        : r.status >= 400 ? counters.responses_4xx
                          : counters.responses_2xx);  // 1xx/3xx are rare enough to fold in
+  if (received_ != std::chrono::steady_clock::time_point{}) {
+    counters.record_handling(std::chrono::steady_clock::now() - received_);
+    received_ = {};
+  }
 
   if (r.stream && !head_ && r.status >= 200 && r.status != 204 && r.status != 304) return respond_streamed(std::move(r));
 
@@ -825,6 +841,8 @@ server_stats listener::stats() const {
   s.responses_4xx = load(counters_.responses_4xx);
   s.responses_5xx = load(counters_.responses_5xx);
   s.timeouts = load(counters_.timeouts);
+  for (std::size_t i = 0; i < s.handling_counts.size(); ++i) s.handling_counts[i] = load(counters_.handling[i]);
+  s.handling_seconds_sum = static_cast<double>(load(counters_.handling_ns)) / 1e9;
   return s;
 }
 

@@ -6,6 +6,7 @@
 ///
 /// This header is light on purpose (no Asio/Beast): the implementation lives in
 /// server.cpp behind a pimpl.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -149,7 +150,16 @@ struct server_stats {
   std::uint64_t responses_4xx = 0;
   std::uint64_t responses_5xx = 0;
   std::uint64_t timeouts = 0;
+  /// Handling time of answered requests (whole request read -> response started):
+  /// counts per bucket, bucket i holding times <= handling_bucket_bound(i); the last
+  /// bucket is everything above. The sum is in seconds.
+  static constexpr std::size_t handling_buckets = 17;
+  std::array<std::uint64_t, handling_buckets> handling_counts{};
+  double handling_seconds_sum = 0;
 };
+
+/// Upper bound of handling-time bucket i (250 µs doubling: 0.25 ms .. 8.2 s), seconds.
+constexpr double handling_bucket_bound(std::size_t i) noexcept { return 0.00025 * static_cast<double>(1u << i); }
 
 /// A listening HTTP(S) server on an io_context whose threads the caller runs.
 /// Lifecycle: construct, `listen()`, run the io_context, `stop_accepting()`, then

@@ -5,6 +5,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
@@ -247,6 +248,15 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   db_options.bytes_per_sync = 1 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 4;
+  db_options.max_total_wal_size = i->options.max_wal_bytes;
+  if (i->options.delete_bytes_per_second > 0) {
+    // Trash may exceed the database (a purge can free most of it): deletion stays paced.
+    constexpr double any_trash_ratio = 1e6;
+    constexpr std::uint64_t chunk = 8u << 20;
+    db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(
+        db_options.env, nullptr, "", static_cast<std::int64_t>(i->options.delete_bytes_per_second), true, nullptr,
+        any_trash_ratio, chunk));
+  }
   // Compactions (TTL sweeps, purges) run below the priority of the threads that serve
   // requests and commit; flushes keep theirs (the HIGH pool).
   if (i->options.low_priority_compaction) db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
@@ -668,6 +678,26 @@ result<std::size_t> store::rotate_master_key(const aead_key& next) {
   if (auto s = impl_->db->Write(wo, &batch); !s.ok()) return to_error(s, "store re-wrapped keys");
   impl_->options.master_key = next;
   return count;
+}
+
+engine_stats store::stats() const {
+  engine_stats out;
+  auto* db = impl_->db.get();
+  auto sum = [&](const std::string& property) {
+    std::uint64_t total = 0;
+    for (family f : all_families) {
+      std::uint64_t v = 0;
+      if (db->GetIntProperty(impl_->cf(f), property, &v)) total += v;
+    }
+    return total;
+  };
+  out.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  out.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+  out.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  // Job counts are database-wide properties: asked once, on any family.
+  (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &out.running_compactions);
+  (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &out.running_flushes);
+  return out;
 }
 
 status store::compact(family f) {

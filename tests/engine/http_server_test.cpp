@@ -495,6 +495,35 @@ TEST(HttpServer, HandlerMayAnswerLaterFromAnotherThread) {
   EXPECT_EQ(res["Content-Type"], "application/json");
 }
 
+TEST(HttpServer, HandlingTimeIsCountedFromTheRequestToItsAnswer) {
+  // One request answered at once, one held by the test until at least 20 ms passed: both
+  // are counted, and the held one lands in a bucket above 16 ms.
+  auto routes = std::make_shared<router>();
+  std::promise<responder> held;
+  routes->add(method::get, "/quick", [](std::shared_ptr<const request>, responder r) { r.send(response::json(200, "{}")); });
+  routes->add(method::get, "/held", [&held](std::shared_ptr<const request>, responder r) { held.set_value(std::move(r)); });
+  harness h({}, routes);
+  client c(h.port());
+  ASSERT_FALSE(c.write(get("/quick")));
+  EXPECT_EQ(c.read().result_int(), 200U);
+  ASSERT_FALSE(c.write(get("/held")));
+  auto r = held.get_future().get();
+  const auto handed_at = std::chrono::steady_clock::now();
+  std::this_thread::sleep_until(handed_at + std::chrono::milliseconds(20));  // the delay under test, not a sync
+  r.send(response::json(200, "{}"));
+  EXPECT_EQ(c.read().result_int(), 200U);
+
+  const auto stats = h.srv().stats();
+  std::uint64_t total = 0, above_16ms = 0;
+  for (std::size_t i = 0; i < stats.handling_counts.size(); ++i) {
+    total += stats.handling_counts[i];
+    if (i > 0 && parley::engine::http::handling_bucket_bound(i - 1) >= 0.016) above_16ms += stats.handling_counts[i];
+  }
+  EXPECT_EQ(total, 2U);
+  EXPECT_GE(above_16ms, 1U);  // the quick one is normally below, but a loaded machine may delay it
+  EXPECT_GE(stats.handling_seconds_sum, 0.020);
+}
+
 TEST(HttpServer, DroppedResponderIs500) {
   auto routes = std::make_shared<router>();
   routes->add(method::get, "/drop", [](auto, responder) {});

@@ -56,7 +56,10 @@ TEST_F(Parleyd, StartsServesAdminRoutesAndExitsZeroOnSigterm) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   for (const char* name : {"parley_storage_commit_seconds_bucket", "parley_storage_commit_batch_groups_bucket",
-                           "process_resident_memory_bytes", "process_cpu_seconds_total", "parley_http_requests_total"}) {
+                           "process_resident_memory_bytes", "process_cpu_seconds_total", "parley_http_requests_total",
+                           "parley_http_request_duration_seconds_bucket{listener=\"admin\",le=\"0.00025\"}",
+                           "parley_storage_pending_compaction_bytes", "parley_storage_running_compactions",
+                           "parley_storage_sst_bytes", "parley_storage_memtable_bytes"}) {
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
   }
 

@@ -31,6 +31,14 @@ struct store_options {
   std::uint64_t periodic_compaction_seconds = 24 * 3600;
   /// Run RocksDB's compaction threads at a lower CPU priority (process-wide setting).
   bool low_priority_compaction = true;
+  /// When the write-ahead log grows past this, the families holding its oldest part are
+  /// flushed, so old log files go a few at a time (and a restart replays little) instead
+  /// of piling up behind a quiet family until one large flush frees them all at once.
+  std::uint64_t max_wal_bytes = 256u << 20;
+  /// Obsolete files (compacted SSTs, old logs, a purged tenant's files) are deleted at
+  /// most this fast, large ones a chunk at a time: unlinking gigabytes at once on a disk
+  /// mounted with `discard` stalls every fsync behind it. 0 deletes at once.
+  std::uint64_t delete_bytes_per_second = 64u << 20;
 };
 
 /// A record as read back: key, creation time, plaintext body.
@@ -76,6 +84,15 @@ struct encoded_op {
 struct sweep_stats {
   std::size_t files_checked = 0;
   std::size_t ranges_compacted = 0;  ///< key ranges of files that held expirable records
+};
+
+/// RocksDB's own state, summed over the families (for metrics and runbooks).
+struct engine_stats {
+  std::uint64_t pending_compaction_bytes = 0;  ///< estimate of what compactions still have to rewrite
+  std::uint64_t running_compactions = 0;
+  std::uint64_t running_flushes = 0;
+  std::uint64_t live_sst_bytes = 0;
+  std::uint64_t memtable_bytes = 0;
 };
 
 class scan_cursor;
@@ -137,6 +154,8 @@ class store {
   [[nodiscard]] status erase_now(family f, std::string_view key);
   /// Flushes memtables to SST files (the WAL already holds everything durable).
   [[nodiscard]] status flush();
+  /// Compaction backlog, running jobs and sizes; cheap (in-memory properties).
+  [[nodiscard]] engine_stats stats() const;
   /// A consistent online snapshot of the whole store in `directory`/db (RocksDB
   /// checkpoint: hard links where it can, copies otherwise). `directory` must not exist
   /// yet; its parent must. The master key is not part of it (back it up separately).
