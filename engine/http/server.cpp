@@ -6,6 +6,7 @@
 // strand; the listener's registry is guarded by a mutex; counters are relaxed atomics.
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -64,9 +65,11 @@ struct counters {
   std::atomic<std::uint64_t> handling_ns{0};
 
   void record_handling(std::chrono::steady_clock::duration d) noexcept {
-    auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
-    std::size_t b = 0;
-    while (b + 1 < handling.size() && static_cast<double>(ns) > handling_bucket_bound(b) * 1e9) ++b;
+    auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(), 0));
+    // Bucket i ends at 250 µs << i: the bucket is the bit width of the whole 250 µs steps.
+    constexpr std::uint64_t first_bound_ns = 250'000;
+    std::size_t b = ns <= first_bound_ns ? 0 : static_cast<std::size_t>(std::bit_width((ns - 1) / first_bound_ns));
+    b = std::min(b, handling.size() - 1);
     handling[b].fetch_add(1, std::memory_order_relaxed);
     handling_ns.fetch_add(ns, std::memory_order_relaxed);
   }
