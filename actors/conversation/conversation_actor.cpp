@@ -44,10 +44,13 @@ struct conversation_state_holder {
 
 using self_ptr = conversation_actor::stateful_pointer<conversation_state_holder>;
 
-std::string upper_trimmed(std::string_view text) {
+// The text trimmed and upper-cased when it could be a keyword (no longer than
+// `max_len`), else empty: most messages are sentences and are not copied.
+std::string upper_trimmed(std::string_view text, std::size_t max_len) {
   auto begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string_view::npos) return {};
   auto end = text.find_last_not_of(" \t\r\n");
+  if (end - begin + 1 > max_len) return {};
   std::string out(text.substr(begin, end - begin + 1));
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
@@ -55,6 +58,14 @@ std::string upper_trimmed(std::string_view text) {
 
 bool contains(const std::vector<std::string>& words, const std::string& w) {
   return std::find(words.begin(), words.end(), w) != words.end();
+}
+
+std::size_t longest(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::size_t n = 0;
+  for (const auto* words : {&a, &b}) {
+    for (const auto& w : *words) n = std::max(n, w.size());
+  }
+  return n;
 }
 
 void remember_record(conversation_state_holder& st, const storage::message_record& m) {
@@ -225,7 +236,7 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
       chs.window_expires_ms = std::max(chs.window_expires_ms, ts + window_ms);
     }
     if (!msg.outbound_echo && msg.kind == message_kind::text && msg.text) {
-      std::string word = upper_trimmed(*msg.text);
+      std::string word = upper_trimmed(*msg.text, longest(st.ctx->stop_keywords, st.ctx->start_keywords));
       auto before = chs.consent;
       if (contains(st.ctx->stop_keywords, word)) chs.consent = storage::consent_state::opted_out;
       else if (contains(st.ctx->start_keywords, word)) chs.consent = storage::consent_state::opted_in;

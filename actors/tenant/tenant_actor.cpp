@@ -71,6 +71,10 @@ struct tenant_state {
   std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
   std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
   std::map<std::string, usage_day> usage_totals;  ///< day -> what the stored record holds (this actor writes it)
+  /// Raw webhook keys end in this actor's random id and a counter: unique without a
+  /// random draw per webhook.
+  std::string raw_id_base = generate_id("raw_");
+  std::uint64_t raw_id_next = 0;
   static inline const char* name = "tenant";
 };
 
@@ -340,7 +344,9 @@ void on_inbound(self_ptr self, inbound_job& job) {
   std::optional<storage::write_op> raw;
   if (job.raw_body && !fresh.empty()) {
     raw = storage::write_op::put(storage::family::raw_webhooks,
-                                 storage::raw_webhook_key(st.ctx->tenant, job.received_ms, generate_id("raw_")), *job.raw_body,
+                                 storage::raw_webhook_key(st.ctx->tenant, job.received_ms,
+                                                         st.raw_id_base + '.' + std::to_string(st.raw_id_next++)),
+                                 *job.raw_body,
                                  true);
   }
   for (auto& [external_id, messages] : by_customer) {

@@ -18,6 +18,7 @@
 
 #include "parley/storage/group_writer.hpp"
 #include "parley/storage/keys.hpp"
+#include "parley/storage/records.hpp"
 
 namespace {
 
@@ -140,8 +141,61 @@ void BM_AppendGroupCommitNoSync(benchmark::State& state) {
   });
 }
 
+// The writer thread's own cost for webhook-shaped groups, without fsync: each group is
+// what one inbound text message writes (message and raw body sealed, dedup key with its
+// guard, conversation state, activity index remove + put, a sequenced event), over
+// 10,000 contacts. Groups are submitted without waiting, so the writer's batches are as
+// large as it can take; items/s is groups committed per second of the writer.
+void BM_CommitWebhookGroups(benchmark::State& state) {
+  bench_store s;
+  group_writer_options options;
+  options.sync = false;
+  group_writer writer(*s.db, options);
+  const std::string message(700, 'm');
+  const std::string raw(1100, 'r');
+  const std::string conv_state(160, 's');
+  constexpr std::uint64_t contacts = 10'000;
+  constexpr int per_iteration = 512;
+  std::uint64_t n = 0;
+  std::int64_t now_ms = 1'700'000'000'000;
+  std::vector<std::int64_t> activity(contacts, 0);
+  for (auto _ : state) {
+    std::atomic<int> left{per_iteration};
+    std::promise<void> all_done;
+    for (int i = 0; i < per_iteration; ++i, ++n) {
+      // A multiplicative hash spreads consecutive messages over the contacts.
+      const std::uint64_t c = (n * 2654435761u) % contacts;
+      const std::string contact = "ct_" + std::to_string(c);
+      const std::string wamid = "wamid.bench." + std::to_string(n);
+      now_ms += 1;
+      write_group g;
+      g.ops.push_back(write_op::put(family::messages, message_key("bench", contact, n), message, true));
+      g.ops.push_back(write_op::put(family::dedup, dedup_key("ch_bench", wamid), contact));
+      g.if_absent.push_back(guard{family::dedup, dedup_key("ch_bench", wamid), 0, 2});
+      g.ops.push_back(write_op::put(family::conversations, conversation_key("bench", contact), conv_state, true));
+      if (activity[c] > 0) g.ops.push_back(write_op::remove(family::conversations, activity_key("bench", activity[c], contact)));
+      g.ops.push_back(write_op::put(family::conversations, activity_key("bench", now_ms, contact), ""));
+      activity[c] = now_ms;
+      g.ops.push_back(write_op::put(family::raw_webhooks, raw_webhook_key("bench", now_ms, "raw_" + std::to_string(n)), raw, true));
+      std::vector<sequenced_op> events;
+      events.push_back(sequenced_op{write_op::put(family::events, event_prefix("bench"), "{\"ref\":1}", true)});
+      auto done = [&](commit_outcome) {
+        if (left.fetch_sub(1) == 1) all_done.set_value();
+      };
+      if (auto st = writer.submit(std::move(g), std::move(events), done); !st.ok()) {
+        state.SkipWithError(st.err().message.c_str());
+        return;
+      }
+    }
+    all_done.get_future().wait();
+  }
+  writer.stop();
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * per_iteration);
+}
+
 BENCHMARK(BM_AppendGroupCommit)->Arg(1)->Arg(16)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AppendFsyncEach)->Arg(1)->Arg(16)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AppendGroupCommitNoSync)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CommitWebhookGroups)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

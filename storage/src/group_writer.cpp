@@ -2,6 +2,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "parley/storage/keys.hpp"
@@ -27,6 +28,12 @@ std::string hwm_key(family f, std::string_view prefix) {
 }
 
 std::string encode_u64(std::uint64_t v) { return key_builder(8).u64(v).take(); }
+
+// One record of the batch being built; `order` is its place in submission order.
+struct entry {
+  const encoded_op* op;
+  std::size_t order;
+};
 
 }  // namespace
 
@@ -171,11 +178,22 @@ void group_writer::commit(std::vector<queued>& batch) {
     }
   }
 
-  // 2. Build one WriteBatch of every group (or part of a group) that passes its guards,
-  //    in submission order; a guard also sees the keys written by earlier groups.
-  rocksdb::WriteBatch wb;
-  std::unordered_map<std::string, std::string> written;  // guard id -> encoded value
+  // 2. Choose what is written: every group (or part of a group) that passes its guards,
+  //    in submission order; a guard also sees the keys written by earlier groups. Only
+  //    families that some guard reads need remembering (views into the batch's ops).
+  std::uint32_t guarded_families = 0;
+  for (const auto& [g, k] : guard_refs) guarded_families |= 1u << static_cast<unsigned>(batch[g].if_absent[k].fam);
+  std::vector<entry> entries;
+  std::vector<encoded_op> numbered;  // sequenced ops with their final keys (entries point here)
+  std::size_t numbered_count = 0;
+  for (const auto& item : batch) {
+    entries.reserve(entries.size() + item.ops.size() + item.sequenced.size());
+    numbered_count += item.sequenced.size();
+  }
+  numbered.reserve(2 * numbered_count + 1);  // one per sequenced op and at most one mark each: entries keep pointers, so no reallocation
+  std::unordered_map<std::string, std::string_view> written;  // guard id -> encoded value
   std::unordered_map<std::string, std::uint64_t> hwm_updates;
+  bool has_range_delete = false;
   std::size_t ref_base = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
     auto& item = batch[g];
@@ -228,16 +246,13 @@ void group_writer::commit(std::vector<queued>& batch) {
       }
       if (skip_op[i]) continue;
       const auto& op = item.ops[i];
-      rocksdb::Status s = !op.erase              ? wb.Put(impl.cf(op.fam), op.key, op.value)
-                          : op.range_end.empty() ? wb.Delete(impl.cf(op.fam), op.key)
-                                                 : wb.DeleteRange(impl.cf(op.fam), op.key, op.range_end);
-      if (!s.ok()) {
-        out.code = errc::internal;
-        continue;
-      }
+      entries.push_back(entry{&op, entries.size()});
+      has_range_delete = has_range_delete || (op.erase && !op.range_end.empty());
       ++stats.records;
       stats.bytes += op.key.size() + op.value.size();
-      if (!op.erase) written[guard_id(op.fam, op.key)] = op.value;
+      if (!op.erase && (guarded_families >> static_cast<unsigned>(op.fam) & 1u) != 0) {
+        written[guard_id(op.fam, op.key)] = op.value;
+      }
     }
     if (!out.skipped.empty()) ++stats.duplicates;
     // Sequenced ops get their numbers now, in commit order, and are sealed with their
@@ -246,29 +261,63 @@ void group_writer::commit(std::vector<queued>& batch) {
     for (std::size_t i = 0; i < item.sequenced.size(); ++i) {
       auto& seq_op = item.sequenced[i];
       if (seq_op.guarded_by < guard_hit.size() && guard_hit[seq_op.guarded_by]) continue;
-      std::string prefix = seq_op.op.key;
+      const std::string& prefix = seq_op.op.key;
       auto n = next_sequence(seq_op.op.fam, prefix);
       if (!n) {
         out.code = n.code();
         continue;
       }
-      write_op op = seq_op.op;
-      op.key = prefix + encode_u64(*n);
+      hwm_updates[hwm_key(seq_op.op.fam, prefix)] = *n;
+      std::string full_key = prefix + encode_u64(*n);
+      write_op op = std::move(seq_op.op);  // `prefix` refers into it: not used from here
+      op.key = std::move(full_key);
       auto encoded = db_.encode(std::move(op));
       if (!encoded) {
         out.code = encoded.code();
         continue;
       }
-      (void)wb.Put(impl.cf(encoded->fam), encoded->key, encoded->value);
+      numbered.push_back(std::move(*encoded));
+      entries.push_back(entry{&numbered.back(), entries.size()});
       ++stats.records;
-      stats.bytes += encoded->key.size() + encoded->value.size();
+      stats.bytes += numbered.back().key.size() + numbered.back().value.size();
       out.sequences[i] = *n;
-      hwm_updates[hwm_key(seq_op.op.fam, prefix)] = *n;
     }
   }
   for (const auto& [key, n] : hwm_updates) {
     auto encoded = db_.encode(write_op::put(family::meta, key, encode_u64(n)));
-    if (encoded) (void)wb.Put(impl.cf(family::meta), encoded->key, encoded->value);
+    if (!encoded) continue;
+    numbered.push_back(std::move(*encoded));
+    entries.push_back(entry{&numbered.back(), entries.size()});
+  }
+
+  // In key order per family, RocksDB's memtable inserts reuse the previous insert's
+  // position in the skip list instead of searching from the top each time. The order
+  // is stable, so writes to one key keep their order; a batch with a range delete keeps
+  // submission order (a range delete must come after the puts it removes).
+  if (!has_range_delete) {
+    std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) {
+      if (a.op->fam != b.op->fam) return a.op->fam < b.op->fam;
+      if (int c = a.op->key.compare(b.op->key); c != 0) return c < 0;
+      return a.order < b.order;
+    });
+  }
+  std::size_t batch_bytes = 64;
+  for (const auto& e : entries) batch_bytes += e.op->key.size() + e.op->value.size() + e.op->range_end.size() + 24;
+  rocksdb::WriteBatch wb(batch_bytes);
+  for (const auto& e : entries) {
+    const auto& op = *e.op;
+    rocksdb::Status s = !op.erase              ? wb.Put(impl.cf(op.fam), op.key, op.value)
+                        : op.range_end.empty() ? wb.Delete(impl.cf(op.fam), op.key)
+                                               : wb.DeleteRange(impl.cf(op.fam), op.key, op.range_end);
+    if (!s.ok()) {
+      // Only a corrupt batch fails here; fail every group of it rather than store a part.
+      stats.ok = false;
+      for (auto& out : outcomes) {
+        if (out.code == errc::ok) out.code = errc::internal;
+      }
+      stats.records = 0;
+      break;
+    }
   }
 
   // 3. One write, one fsync.
