@@ -210,6 +210,7 @@ result<bool> any_visible(const storage::store& db, const std::vector<std::pair<f
 status purge_tenant_records(const retention_context& ctx, const std::string& tenant) {
   auto& db = *ctx.db;
   auto started = std::chrono::steady_clock::now();
+  auto hold = db.hold_maintenance();  // background I/O makes way for live commits until done
   // Channels whose dedup entries are still to go (kept by the delete).
   std::vector<std::string> channels;
   if (auto rec = db.get(family::meta, storage::tenant_meta_key(meta_kind::purge, tenant)); rec) {
@@ -276,6 +277,7 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
 
 status finish_contact_erasure(const retention_context& ctx, const erase_contact_job& job) {
   auto& db = *ctx.db;
+  auto hold = db.hold_maintenance();  // one hold across the scans and compactions below
   const std::string tenant_prefix = storage::key_builder().str(job.tenant).take();
   // Events that name the contact (their bodies are not sealed: references and ids only).
   if (auto st = erase_matching(db, family::events, storage::event_prefix(job.tenant),
@@ -304,6 +306,7 @@ status finish_contact_erasure(const retention_context& ctx, const erase_contact_
                                std::tuple{family::raw_webhooks, tenant_prefix, storage::prefix_successor(tenant_prefix)}}) {
     if (stopping(ctx)) return make_error(errc::shutting_down, "stopping");
     if (auto st = db.compact_range(f, begin, end); !st) return st;
+    hold.refresh();
   }
   if (auto st = db.erase_now(family::meta, erasure_key(job.tenant, job.contact)); !st) return st;
   ++ctx.counters->contacts_erased;

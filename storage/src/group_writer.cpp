@@ -327,6 +327,7 @@ void group_writer::commit(std::vector<queued>& batch) {
     auto start = std::chrono::steady_clock::now();
     rocksdb::Status s = impl.db->Write(wo, &wb);
     stats.write_time = std::chrono::steady_clock::now() - start;
+    if (s.ok()) impl.note_written(wb.GetDataSize());
     if (!s.ok()) {
       stats.ok = false;
       errc code = to_error(s, "commit").code;

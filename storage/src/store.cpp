@@ -19,6 +19,7 @@
 #include <limits>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "parley/schemas/records_generated.h"
 #include "parley/storage/keys.hpp"
@@ -26,6 +27,27 @@
 
 namespace parley::storage {
 namespace {
+
+constexpr std::int64_t unlimited_write_rate = std::int64_t{1} << 40;  // 1 TiB/s
+
+constexpr double steady_trash_ratio = 0.25;
+constexpr double maintenance_trash_ratio = 1e6;  // a purge may free most of the database
+
+// Sets the background write limit to the maintenance rate plus the live write rate
+// measured since the last sample. Caller holds throttle_mutex.
+void set_maintenance_limit(store::impl& impl) {
+  if (!impl.limiter) return;
+  auto now = std::chrono::steady_clock::now();
+  double seconds = std::chrono::duration<double>(now - impl.sample_time).count();
+  if (seconds < 0.1) return;  // too short to measure
+  auto bytes = impl.bytes_written.load(std::memory_order_relaxed);
+  double live = static_cast<double>(bytes - impl.sample_bytes) / seconds;
+  impl.sample_bytes = bytes;
+  impl.sample_time = now;
+  double rate = static_cast<double>(impl.options.maintenance_write_bytes_per_second) + live;
+  impl.limiter->SetBytesPerSecond(static_cast<std::int64_t>(std::min(rate, static_cast<double>(unlimited_write_rate))));
+}
+
 
 namespace fb = parley::schemas;
 
@@ -250,16 +272,24 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   db_options.keep_log_file_num = 4;
   db_options.max_total_wal_size = i->options.max_wal_bytes;
   if (i->options.delete_bytes_per_second > 0) {
-    // Trash may exceed the database (a purge can free most of it): deletion stays paced.
-    constexpr double any_trash_ratio = 1e6;
+    // Large files go a chunk at a time (a truncate and an fsync each). Outside
+    // maintenance, trash past a quarter of the database is deleted at once, so steady
+    // compaction churn faster than the rate cannot pile up.
     constexpr std::uint64_t chunk = 8u << 20;
-    db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(
-        db_options.env, nullptr, "", static_cast<std::int64_t>(i->options.delete_bytes_per_second), true, nullptr,
-        any_trash_ratio, chunk));
+    i->files.reset(rocksdb::NewSstFileManager(db_options.env, nullptr, "",
+                                              static_cast<std::int64_t>(i->options.delete_bytes_per_second), true,
+                                              nullptr, steady_trash_ratio, chunk));
+    db_options.sst_file_manager = i->files;
   }
   // Compactions (TTL sweeps, purges) run below the priority of the threads that serve
   // requests and commit; flushes keep theirs (the HIGH pool).
   if (i->options.low_priority_compaction) db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  if (i->options.maintenance_write_bytes_per_second > 0) {
+    // Unlimited until maintenance starts (hold_maintenance); refilled every 10 ms so
+    // a limited rate comes as a steady trickle, not a burst per 100 ms.
+    i->limiter.reset(rocksdb::NewGenericRateLimiter(unlimited_write_rate, 10'000));
+    db_options.rate_limiter = i->limiter;
+  }
 
   auto cache = rocksdb::NewLRUCache(i->options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -360,6 +390,7 @@ status store::write_encoded(std::span<const encoded_op> ops, bool sync) {
   wo.sync = sync;
   rocksdb::Status s = impl_->db->Write(wo, &batch);
   if (!s.ok()) return to_error(s, "write batch");
+  impl_->note_written(batch.GetDataSize());
   return {};
 }
 
@@ -697,6 +728,11 @@ engine_stats store::stats() const {
   // Job counts are database-wide properties: asked once, on any family.
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &out.running_compactions);
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &out.running_flushes);
+  if (impl_->files) out.trash_bytes = impl_->files->GetTotalTrashSize();
+  if (impl_->limiter) {
+    auto limit = impl_->limiter->GetBytesPerSecond();
+    if (limit < unlimited_write_rate) out.background_write_limit = static_cast<std::uint64_t>(limit);
+  }
   return out;
 }
 
@@ -709,6 +745,7 @@ status store::compact(family f) {
 }
 
 status store::compact_range(family f, std::string_view begin, std::string_view end) {
+  auto hold = hold_maintenance();
   std::string b(begin), e(end);
   rocksdb::Slice bs(b), es(e);
   rocksdb::CompactRangeOptions cro;
@@ -722,6 +759,7 @@ status store::compact_range(family f, std::string_view begin, std::string_view e
 
 result<sweep_stats> store::compact_expired() {
   sweep_stats stats;
+  auto hold = hold_maintenance();
   if (auto st = flush(); !st) return std::move(st).err();
   const auto& policy = *impl_->options.retention;
   for (family f : all_families) {
@@ -766,6 +804,7 @@ result<sweep_stats> store::compact_expired() {
       s = impl_->db->CompactRange(cro, impl_->cf(f), &bs, &es);
       if (!s.ok()) return to_error(s, "compact expired range");
       ++stats.ranges_compacted;
+      hold.refresh();
     }
   }
   return stats;
@@ -776,6 +815,7 @@ status store::purge(std::span<const std::pair<family, std::string>> prefixes) {
   std::vector<encoded_op> ops;
   for (const auto& [f, prefix] : prefixes) ops.push_back(encoded_op{f, prefix, {}, true, prefix_successor(prefix)});
   if (auto st = write_encoded(ops, true); !st) return st;
+  auto hold = hold_maintenance();
   // 2. One flush of every family (one switch of the write-ahead log, which blocks
   //    writers for a moment: once per purge, not once per family). Afterwards the
   //    memtables hold nothing of the prefixes, so the compactions below flush nothing.
@@ -790,6 +830,7 @@ status store::purge(std::span<const std::pair<family, std::string>> prefixes) {
     if (!s.ok()) return to_error(s, "delete files in range");
     // 4. What remains (L0, files shared with neighbouring keys) is compacted, range only.
     if (auto st = compact_range(f, prefix, end); !st) return st;
+    hold.refresh();
   }
   return {};
 }
@@ -828,6 +869,40 @@ result<std::uint64_t> store::count_physical(family f, std::string_view prefix) c
   for (it->Seek(it.lower()); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return to_error(it->status(), "count");
   return n;
+}
+
+store::maintenance_hold store::hold_maintenance() {
+  auto& impl = *impl_;
+  bool first = false;
+  {
+    std::lock_guard lock(impl.throttle_mutex);
+    first = impl.throttled++ == 0;
+    if (!first) return maintenance_hold(&impl);
+    if (impl.files) impl.files->SetMaxTrashDBRatio(maintenance_trash_ratio);
+    impl.sample_bytes = impl.bytes_written.load(std::memory_order_relaxed);
+    impl.sample_time = std::chrono::steady_clock::now();
+  }
+  if (impl.limiter) {
+    // A moment of live traffic before the first limit is set: flushes must keep up.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::lock_guard lock(impl.throttle_mutex);
+    set_maintenance_limit(impl);
+  }
+  return maintenance_hold(&impl);
+}
+
+store::maintenance_hold::~maintenance_hold() {
+  if (impl_ == nullptr) return;
+  std::lock_guard lock(impl_->throttle_mutex);
+  if (--impl_->throttled > 0) return;
+  if (impl_->limiter) impl_->limiter->SetBytesPerSecond(unlimited_write_rate);
+  if (impl_->files) impl_->files->SetMaxTrashDBRatio(steady_trash_ratio);  // what is queued stays paced
+}
+
+void store::maintenance_hold::refresh() {
+  if (impl_ == nullptr) return;
+  std::lock_guard lock(impl_->throttle_mutex);
+  if (impl_->throttled > 0) set_maintenance_limit(*impl_);
 }
 
 bool store::healthy() const noexcept { return impl_->open.load(); }

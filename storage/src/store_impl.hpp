@@ -1,8 +1,12 @@
 #pragma once
 // Private to storage/: the RocksDB handles behind `store`. Included by store.cpp and
 // group_writer.cpp only, so RocksDB headers stay out of every other translation unit.
+#include <chrono>
+
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/rate_limiter.h>
+#include <rocksdb/sst_file_manager.h>
 
 #include <array>
 #include <atomic>
@@ -38,6 +42,19 @@ struct store::impl {
   std::array<rocksdb::ColumnFamilyHandle*, family_count> handles{};
   std::array<std::unique_ptr<ttl_filter>, family_count> filters;
   std::atomic<bool> open{false};
+
+  /// Background write limit while maintenance runs (null: no limit configured).
+  std::shared_ptr<rocksdb::RateLimiter> limiter;
+  /// Paced deletion of obsolete files (null: files are deleted at once).
+  std::shared_ptr<rocksdb::SstFileManager> files;
+  std::mutex throttle_mutex;
+  int throttled = 0;  ///< maintenance holds (guarded by throttle_mutex, as are the samples)
+  std::uint64_t sample_bytes = 0;                      ///< bytes_written at the last rate sample
+  std::chrono::steady_clock::time_point sample_time{}; ///< and when it was taken
+  /// Bytes committed (write batches), for the live write rate.
+  std::atomic<std::uint64_t> bytes_written{0};
+  /// Counts a committed batch (any thread).
+  void note_written(std::size_t bytes) noexcept { bytes_written.fetch_add(bytes, std::memory_order_relaxed); }
 
   std::mutex create_mutex;
   mutable std::mutex keys_mutex;

@@ -59,7 +59,8 @@ TEST_F(Parleyd, StartsServesAdminRoutesAndExitsZeroOnSigterm) {
                            "process_resident_memory_bytes", "process_cpu_seconds_total", "parley_http_requests_total",
                            "parley_http_request_duration_seconds_bucket{listener=\"admin\",le=\"0.00025\"}",
                            "parley_storage_pending_compaction_bytes", "parley_storage_running_compactions",
-                           "parley_storage_sst_bytes", "parley_storage_memtable_bytes"}) {
+                           "parley_storage_sst_bytes", "parley_storage_memtable_bytes", "parley_storage_trash_bytes",
+                           "parley_storage_background_write_limit_bytes_per_second"}) {
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
   }
 

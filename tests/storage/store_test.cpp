@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -260,6 +261,52 @@ TEST_F(EngineStats, MemtablesAndTableFilesAreReported) {
   EXPECT_LT(after.memtable_bytes, before.memtable_bytes);
   // RocksDB may still be finishing the flush's bookkeeping: only the bound is certain.
   EXPECT_LE(after.running_flushes + after.running_compactions, 2u);  // max_background_jobs
+}
+
+class Maintenance : public parley::testing::store_fixture {};
+
+TEST_F(Maintenance, AHoldLimitsBackgroundWritesToTheRatePlusLiveWritesUntilTheLastIsReleased) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  EXPECT_EQ(db->stats().background_write_limit, 0u);  // no hold: unlimited
+  const std::uint64_t rate = store_options{}.maintenance_write_bytes_per_second;
+  // Live writes while the first hold measures them (it samples for 250 ms).
+  std::atomic<bool> writing{true};
+  std::thread live([&] {
+    for (std::uint64_t n = 0; writing; ++n) {
+      std::vector<write_op> ops = {write_op::put(family::messages, msg_key("acme", "ct_live", n), std::string(4000, 'x'), true)};
+      ASSERT_TRUE(db->write(ops, false).ok());
+    }
+  });
+  {
+    auto outer = db->hold_maintenance();
+    writing = false;
+    live.join();
+    auto limit = db->stats().background_write_limit;
+    EXPECT_GT(limit, rate);  // the maintenance rate and an allowance for what live traffic wrote
+    {
+      auto inner = db->hold_maintenance();  // nested: leaves the limit alone
+      EXPECT_EQ(db->stats().background_write_limit, limit);
+    }
+    EXPECT_GT(db->stats().background_write_limit, 0u);  // the outer hold still holds
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    outer.refresh();  // counts the writes that finished after the first sample
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // a measurable interval without writes
+    outer.refresh();
+    EXPECT_EQ(db->stats().background_write_limit, rate);  // nothing written since: the rate alone
+  }
+  EXPECT_EQ(db->stats().background_write_limit, 0u);
+}
+
+TEST_F(Maintenance, PurgeAndCompactionsReleaseTheirHolds) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  std::vector<write_op> ops;
+  for (std::uint64_t n = 0; n < 50; ++n) ops.push_back(write_op::put(family::messages, msg_key("acme", "ct_a", n), "x", true));
+  ASSERT_TRUE(db->write(ops, true).ok());
+  ASSERT_TRUE(db->purge_prefix(family::messages, key_builder().str("acme").take()).ok());
+  ASSERT_TRUE(db->compact_range(family::messages, "a", "b").ok());
+  ASSERT_TRUE(db->compact_expired().ok());
+  EXPECT_EQ(db->stats().background_write_limit, 0u);
+  EXPECT_EQ(db->count_physical(family::messages, key_builder().str("acme").take()).value(), 0u);
 }
 
 }  // namespace

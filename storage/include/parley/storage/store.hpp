@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "parley/result.hpp"
@@ -36,9 +37,17 @@ struct store_options {
   /// of piling up behind a quiet family until one large flush frees them all at once.
   std::uint64_t max_wal_bytes = 256u << 20;
   /// Obsolete files (compacted SSTs, old logs, a purged tenant's files) are deleted at
-  /// most this fast, large ones a chunk at a time: unlinking gigabytes at once on a disk
-  /// mounted with `discard` stalls every fsync behind it. 0 deletes at once.
+  /// most this fast, large ones 8 MiB at a time: unlinking gigabytes at once on a disk
+  /// mounted with `discard` stalls every fsync behind it. Outside maintenance (see
+  /// below), trash beyond a quarter of the database is deleted at once instead, so it
+  /// never piles up. 0 deletes at once.
   std::uint64_t delete_bytes_per_second = 64u << 20;
+  /// While a purge, an erasure's compaction or a retention sweep runs, RocksDB's
+  /// flushes and compactions together write at most this much per second more than
+  /// live traffic writes (flushes must keep up with that). Unlimited, their writes queue
+  /// on the disk ahead of the write-ahead log's fsyncs, and every commit waits behind
+  /// them. 0: no limit.
+  std::uint64_t maintenance_write_bytes_per_second = 16u << 20;
 };
 
 /// A record as read back: key, creation time, plaintext body.
@@ -93,6 +102,10 @@ struct engine_stats {
   std::uint64_t running_flushes = 0;
   std::uint64_t live_sst_bytes = 0;
   std::uint64_t memtable_bytes = 0;
+  std::uint64_t trash_bytes = 0;  ///< freed files still waiting for their paced deletion
+  /// What flushes and compactions may write per second now: 0 while no maintenance
+  /// hold is taken (no limit), else the maintenance rate plus the live write rate.
+  std::uint64_t background_write_limit = 0;
 };
 
 class scan_cursor;
@@ -195,6 +208,26 @@ class store {
   [[nodiscard]] const std::string& path() const noexcept;
 
   struct impl;  ///< RocksDB handles; defined in src/store_impl.hpp
+
+  /// While one is held, background I/O makes way for commits (see
+  /// store_options::maintenance_write_bytes_per_second and delete_bytes_per_second).
+  /// purge(), compact_range() and compact_expired() take one themselves; a job of
+  /// several steps holds one across them. Holds nest; the last one released lifts it.
+  class maintenance_hold {
+   public:
+    maintenance_hold(maintenance_hold&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+    maintenance_hold& operator=(maintenance_hold&&) = delete;
+    ~maintenance_hold();
+    /// Re-measures the live write rate and adjusts the limit (between steps of a job).
+    void refresh();
+
+   private:
+    friend class store;
+    explicit maintenance_hold(impl* i) : impl_(i) {}
+    impl* impl_;
+  };
+  /// Starts holding (the first hold measures live writes for 250 ms first).
+  [[nodiscard]] maintenance_hold hold_maintenance();
 
   [[nodiscard]] impl& internals() noexcept { return *impl_; }
 
