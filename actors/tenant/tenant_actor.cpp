@@ -895,6 +895,7 @@ void resume_outbox(self_ptr self) {
 
 tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
   self->state.ctx = std::move(ctx);
+  storage::disable_thread_perf_counters();  // detached: this is the actor's own thread, which does its point reads
   self->set_exit_handler([self](caf::exit_msg& msg) {
     if (msg.reason == caf::exit_reason::normal) return;
     // Stopping: the tenant's conversations stop with it.

@@ -87,6 +87,7 @@ std::size_t group_writer::pending() const {
 }
 
 void group_writer::run() {
+  disable_thread_perf_counters();
   std::vector<queued> batch;
   for (;;) {
     {

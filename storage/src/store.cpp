@@ -5,6 +5,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
@@ -870,6 +871,8 @@ result<std::uint64_t> store::count_physical(family f, std::string_view prefix) c
   if (!it->status().ok()) return to_error(it->status(), "count");
   return n;
 }
+
+void disable_thread_perf_counters() noexcept { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
 store::maintenance_hold store::hold_maintenance() {
   auto& impl = *impl_;

@@ -110,6 +110,11 @@ struct engine_stats {
 
 class scan_cursor;
 
+/// Stops RocksDB's per-operation counters (its "perf context") on the calling thread.
+/// Parley reads none of them, and each count is a thread-local lookup inside the shared
+/// library. For long-lived threads that read or write the store on the hot path.
+void disable_thread_perf_counters() noexcept;
+
 class store {
  public:
   /// Opens (creating if needed) the store at options.path. io_error with RocksDB's
