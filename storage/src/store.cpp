@@ -308,6 +308,12 @@ result<std::unique_ptr<store>> store::open(store_options options) {
     filter = std::make_unique<ttl_filter>(f, i->options.retention);
     cf_options.compaction_filter = filter.get();
     cf_options.periodic_compaction_seconds = i->options.periodic_compaction_seconds;
+    if (f == family::dedup) {
+      // Nearly every dedup lookup is for a new id, i.e. a miss: a bloom filter over the
+      // memtable's keys answers most of them without a search of its skip list.
+      cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+      cf_options.memtable_whole_key_filtering = true;
+    }
     if (has_retention(f)) {
       cf_options.table_properties_collector_factories.push_back(std::make_shared<oldest_collector_factory>(f));
     }
