@@ -268,6 +268,7 @@ status purge_tenant_records(const retention_context& ctx, const std::string& ten
   }
   ctx.retention->remove_tenant(tenant);
   if (auto t = ctx.dir->tenant(tenant); t && t->status == tenant_status::purging) ctx.dir->remove_tenant(tenant);
+  ctx.counters->last_purge_ms = ctx.time->now_ms();
   ++ctx.counters->tenants_purged;
   spdlog::info("tenant {} purged in {:.1f} s", tenant,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

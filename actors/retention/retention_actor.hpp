@@ -42,6 +42,7 @@ struct retention_counters {
   std::atomic<std::uint64_t> contacts_erased{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::int64_t> last_sweep_ms{0};
+  std::atomic<std::int64_t> last_purge_ms{0};  ///< when the last tenant purge finished (unix ms)
 };
 
 struct retention_context {

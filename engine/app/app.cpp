@@ -350,6 +350,9 @@ class process {
     add("parley_retention_errors_total", "Retention jobs that stopped on an error (retried at the next start).", &r.errors);
     metrics_.add_value("parley_retention_last_sweep_timestamp_seconds", "When the last retention sweep ran (unix seconds).", false,
                        [&r] { return static_cast<double>(r.last_sweep_ms.load()) / 1000.0; });
+    metrics_.add_value("parley_retention_last_purge_timestamp_seconds",
+                       "When the last purge of a deleted tenant finished (unix seconds; 0: none since start).", false,
+                       [&r] { return static_cast<double>(r.last_purge_ms.load()) / 1000.0; });
   }
 
   void add_storage_engine_metrics() {

@@ -149,6 +149,7 @@ TEST_F(RetentionActor, PurgeLeavesNoKeyWithTheTenantsPrefixInAnyFamily) {
   }
   EXPECT_EQ(meta_of(storage::meta_kind::usage, "kept"), 1u);
   EXPECT_EQ(ctx->counters->tenants_purged.load(), 1u);
+  EXPECT_EQ(ctx->counters->last_purge_ms.load(), ctx->time->now_ms());  // the test clock stands still
 }
 
 TEST_F(RetentionActor, ContactErasureRemovesTheEventsAndRawPayloadsThatNameIt) {
