@@ -285,7 +285,6 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   // Compactions (TTL sweeps, purges) run below the priority of the threads that serve
   // requests and commit; flushes keep theirs (the HIGH pool).
   if (i->options.low_priority_compaction) db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
-  if (getenv("XRATE")) i->options.maintenance_write_bytes_per_second = std::stoull(getenv("XRATE"));
   if (i->options.maintenance_write_bytes_per_second > 0) {
     // Unlimited until maintenance starts (hold_maintenance); refilled every 10 ms so
     // a limited rate comes as a steady trickle, not a burst per 100 ms.
