@@ -29,6 +29,7 @@ struct conversation_state_holder {
   tenant_actor tenant;
   storage::conversation_state state;
   std::int64_t indexed_activity_ms = 0;  ///< last_message_at as the activity index has it
+  std::size_t keyword_max_len = 0;       ///< the longest stop or start keyword
   std::vector<storage::write_op> pending_identity_ops;
   std::deque<std::string> recent_order;
   std::unordered_set<std::string> recent;  ///< channel|provider id of committed messages
@@ -236,7 +237,7 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
       chs.window_expires_ms = std::max(chs.window_expires_ms, ts + window_ms);
     }
     if (!msg.outbound_echo && msg.kind == message_kind::text && msg.text) {
-      std::string word = upper_trimmed(*msg.text, longest(st.ctx->stop_keywords, st.ctx->start_keywords));
+      std::string word = upper_trimmed(*msg.text, st.keyword_max_len);
       auto before = chs.consent;
       if (contains(st.ctx->stop_keywords, word)) chs.consent = storage::consent_state::opted_out;
       else if (contains(st.ctx->start_keywords, word)) chs.consent = storage::consent_state::opted_in;
@@ -579,6 +580,7 @@ conversation_actor::behavior_type conversation_behavior(self_ptr self, std::shar
   self->state.ctx = std::move(ctx);
   self->state.tenant = std::move(tenant);
   self->state.indexed_activity_ms = state.last_message_at_ms;
+  self->state.keyword_max_len = longest(self->state.ctx->stop_keywords, self->state.ctx->start_keywords);
   self->state.state = std::move(state);
   arm_idle_timer(self);
   return {

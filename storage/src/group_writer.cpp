@@ -186,11 +186,12 @@ void group_writer::commit(std::vector<queued>& batch) {
   for (const auto& [g, k] : guard_refs) guarded_families |= 1u << static_cast<unsigned>(batch[g].if_absent[k].fam);
   std::vector<entry> entries;
   std::vector<encoded_op> numbered;  // sequenced ops with their final keys (entries point here)
-  std::size_t numbered_count = 0;
+  std::size_t op_count = 0, numbered_count = 0;
   for (const auto& item : batch) {
-    entries.reserve(entries.size() + item.ops.size() + item.sequenced.size());
+    op_count += item.ops.size();
     numbered_count += item.sequenced.size();
   }
+  entries.reserve(op_count + 2 * numbered_count);
   numbered.reserve(2 * numbered_count + 1);  // one per sequenced op and at most one mark each: entries keep pointers, so no reallocation
   std::unordered_map<std::string, std::string_view> written;  // guard id -> encoded value
   std::unordered_map<std::string, std::uint64_t> hwm_updates;

@@ -49,7 +49,6 @@ void set_maintenance_limit(store::impl& impl) {
   impl.limiter->SetBytesPerSecond(static_cast<std::int64_t>(std::min(rate, static_cast<double>(unlimited_write_rate))));
 }
 
-
 namespace fb = parley::schemas;
 
 // AAD binding a sealed value to its location: family byte + key.
@@ -882,11 +881,9 @@ void disable_thread_perf_counters() noexcept { rocksdb::SetPerfLevel(rocksdb::Pe
 
 store::maintenance_hold store::hold_maintenance() {
   auto& impl = *impl_;
-  bool first = false;
   {
     std::lock_guard lock(impl.throttle_mutex);
-    first = impl.throttled++ == 0;
-    if (!first) return maintenance_hold(&impl);
+    if (impl.throttled++ > 0) return maintenance_hold(&impl);  // nested: the outermost set the limit
     if (impl.files) impl.files->SetMaxTrashDBRatio(maintenance_trash_ratio);
     impl.sample_bytes = impl.bytes_written.load(std::memory_order_relaxed);
     impl.sample_time = std::chrono::steady_clock::now();
