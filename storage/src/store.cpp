@@ -272,10 +272,14 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   db_options.keep_log_file_num = 4;
   db_options.max_total_wal_size = i->options.max_wal_bytes;
   if (i->options.delete_bytes_per_second > 0) {
-    // Large files go a chunk at a time (a truncate and an fsync each). Outside
-    // maintenance, trash past a quarter of the database is deleted at once, so steady
-    // compaction churn faster than the rate cannot pile up.
-    constexpr std::uint64_t chunk = 8u << 20;
+    // Large files go 1 MiB at a time (one truncate each): on a disk mounted with
+    // `discard`, each truncate's freed blocks are trimmed inside the journal commit that
+    // every WAL fsync waits for. Measured with 2 GiB freed at 64 MiB/s under 2,000
+    // webhooks/s: p99 ~55 ms with 64 MiB chunks, ~18 ms with 8 MiB, ~14.5 ms with 1 MiB
+    // (13.6-15 ms without any deletion). Outside maintenance, trash past a quarter of the
+    // database is deleted at once, so steady compaction churn faster than the rate
+    // cannot pile up.
+    constexpr std::uint64_t chunk = 1u << 20;
     i->files.reset(rocksdb::NewSstFileManager(db_options.env, nullptr, "",
                                               static_cast<std::int64_t>(i->options.delete_bytes_per_second), true,
                                               nullptr, steady_trash_ratio, chunk));

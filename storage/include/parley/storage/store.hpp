@@ -37,7 +37,7 @@ struct store_options {
   /// of piling up behind a quiet family until one large flush frees them all at once.
   std::uint64_t max_wal_bytes = 256u << 20;
   /// Obsolete files (compacted SSTs, old logs, a purged tenant's files) are deleted at
-  /// most this fast, large ones 8 MiB at a time: unlinking gigabytes at once on a disk
+  /// most this fast, large ones 1 MiB at a time: unlinking gigabytes at once on a disk
   /// mounted with `discard` stalls every fsync behind it. Outside maintenance (see
   /// below), trash beyond a quarter of the database is deleted at once instead, so it
   /// never piles up. 0 deletes at once.
