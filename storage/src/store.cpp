@@ -30,24 +30,15 @@ namespace parley::storage {
 namespace {
 
 constexpr std::int64_t unlimited_write_rate = std::int64_t{1} << 40;  // 1 TiB/s
+// Refill period of a limited background write rate: a steady trickle, not a burst per
+// 100 ms (RocksDB's default period).
+constexpr std::int64_t limiter_refill_us = 10'000;
+// How much one write may ask for while nothing is limited (RocksDB splits its writes
+// to this size).
+constexpr std::int64_t unlimited_burst_bytes = std::int64_t{64} << 20;
 
 constexpr double steady_trash_ratio = 0.25;
 constexpr double maintenance_trash_ratio = 1e6;  // a purge may free most of the database
-
-// Sets the background write limit to the maintenance rate plus the live write rate
-// measured since the last sample. Caller holds throttle_mutex.
-void set_maintenance_limit(store::impl& impl) {
-  if (!impl.limiter) return;
-  auto now = std::chrono::steady_clock::now();
-  double seconds = std::chrono::duration<double>(now - impl.sample_time).count();
-  if (seconds < 0.1) return;  // too short to measure
-  auto bytes = impl.bytes_written.load(std::memory_order_relaxed);
-  double live = static_cast<double>(bytes - impl.sample_bytes) / seconds;
-  impl.sample_bytes = bytes;
-  impl.sample_time = now;
-  double rate = static_cast<double>(impl.options.maintenance_write_bytes_per_second) + live;
-  impl.limiter->SetBytesPerSecond(static_cast<std::int64_t>(std::min(rate, static_cast<double>(unlimited_write_rate))));
-}
 
 namespace fb = parley::schemas;
 
@@ -97,6 +88,100 @@ std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()};
 rocksdb::Slice as_slice(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
+
+void background_limiter::begin_sample() {
+  std::lock_guard lock(mutex_);
+  sample_bytes_ = live_bytes_.load(std::memory_order_relaxed);
+  sample_time_ = clock::now();
+}
+
+void background_limiter::start(std::int64_t base_bytes_per_second) {
+  std::lock_guard lock(mutex_);
+  base_ = base_bytes_per_second;
+  if (!inner_) inner_.reset(rocksdb::NewGenericRateLimiter(base_, limiter_refill_us));
+  resample_locked(clock::now());
+}
+
+void background_limiter::resample() {
+  std::lock_guard lock(mutex_);
+  if (inner_) resample_locked(clock::now());
+}
+
+void background_limiter::resample_locked(clock::time_point now) {
+  double seconds = std::chrono::duration<double>(now - sample_time_).count();
+  if (seconds < 0.1) return;  // too short to measure
+  auto bytes = live_bytes_.load(std::memory_order_relaxed);
+  double live = static_cast<double>(bytes - sample_bytes_) / seconds;
+  sample_bytes_ = bytes;
+  sample_time_ = now;
+  double rate = std::min(static_cast<double>(base_) + live, static_cast<double>(unlimited_write_rate));
+  inner_->SetBytesPerSecond(static_cast<std::int64_t>(rate));
+}
+
+void background_limiter::stop() {
+  std::lock_guard lock(mutex_);
+  inner_.reset();
+}
+
+void background_limiter::SetBytesPerSecond(int64_t bytes_per_second) {
+  // Only for RocksDB's own option changes (SetDBOptions); Parley calls start()/stop().
+  std::lock_guard lock(mutex_);
+  if (inner_) inner_->SetBytesPerSecond(bytes_per_second);
+}
+
+std::shared_ptr<rocksdb::RateLimiter> background_limiter::current() const {
+  std::lock_guard lock(mutex_);
+  return inner_;
+}
+
+std::int64_t background_limiter::limit_now() const {
+  auto inner = current();
+  return inner ? inner->GetBytesPerSecond() : 0;
+}
+
+void background_limiter::Request(int64_t bytes, rocksdb::Env::IOPriority pri, rocksdb::Statistics* stats) {
+  bytes_[slot(pri)].fetch_add(bytes, std::memory_order_relaxed);
+  requests_[slot(pri)].fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<rocksdb::RateLimiter> inner;
+  {
+    std::lock_guard lock(mutex_);
+    if (inner_) {
+      auto now = clock::now();
+      if (now - sample_time_ >= std::chrono::milliseconds(250)) resample_locked(now);
+    }
+    inner = inner_;
+  }
+  // A write sized while nothing was limited may be larger than one limited burst.
+  while (inner && bytes > 0) {
+    auto part = std::min(bytes, inner->GetSingleBurstBytes());
+    inner->Request(part, pri, stats, OpType::kWrite);
+    bytes -= part;
+  }
+}
+
+int64_t background_limiter::GetSingleBurstBytes() const {
+  auto inner = current();
+  return inner ? inner->GetSingleBurstBytes() : unlimited_burst_bytes;
+}
+
+int64_t background_limiter::GetTotalBytesThrough(rocksdb::Env::IOPriority pri) const {
+  if (pri < rocksdb::Env::IO_TOTAL) return bytes_[slot(pri)].load(std::memory_order_relaxed);
+  std::int64_t sum = 0;
+  for (const auto& b : bytes_) sum += b.load(std::memory_order_relaxed);
+  return sum;
+}
+
+int64_t background_limiter::GetTotalRequests(rocksdb::Env::IOPriority pri) const {
+  if (pri < rocksdb::Env::IO_TOTAL) return requests_[slot(pri)].load(std::memory_order_relaxed);
+  std::int64_t sum = 0;
+  for (const auto& r : requests_) sum += r.load(std::memory_order_relaxed);
+  return sum;
+}
+
+int64_t background_limiter::GetBytesPerSecond() const {
+  auto inner = current();
+  return inner ? inner->GetBytesPerSecond() : unlimited_write_rate;
+}
 
 error to_error(const rocksdb::Status& s, std::string_view what) {
   errc code = errc::io_error;
@@ -289,9 +374,8 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   // requests and commit; flushes keep theirs (the HIGH pool).
   if (i->options.low_priority_compaction) db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
   if (i->options.maintenance_write_bytes_per_second > 0) {
-    // Unlimited until maintenance starts (hold_maintenance); refilled every 10 ms so
-    // a limited rate comes as a steady trickle, not a burst per 100 ms.
-    i->limiter.reset(rocksdb::NewGenericRateLimiter(unlimited_write_rate, 10'000));
+    // Unlimited until maintenance starts (hold_maintenance).
+    i->limiter = std::make_shared<background_limiter>(i->bytes_written);
     db_options.rate_limiter = i->limiter;
   }
 
@@ -739,10 +823,7 @@ engine_stats store::stats() const {
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &out.running_compactions);
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &out.running_flushes);
   if (impl_->files) out.trash_bytes = impl_->files->GetTotalTrashSize();
-  if (impl_->limiter) {
-    auto limit = impl_->limiter->GetBytesPerSecond();
-    if (limit < unlimited_write_rate) out.background_write_limit = static_cast<std::uint64_t>(limit);
-  }
+  if (impl_->limiter) out.background_write_limit = static_cast<std::uint64_t>(impl_->limiter->limit_now());
   return out;
 }
 
@@ -889,14 +970,12 @@ store::maintenance_hold store::hold_maintenance() {
     std::lock_guard lock(impl.throttle_mutex);
     if (impl.throttled++ > 0) return maintenance_hold(&impl);  // nested: the outermost set the limit
     if (impl.files) impl.files->SetMaxTrashDBRatio(maintenance_trash_ratio);
-    impl.sample_bytes = impl.bytes_written.load(std::memory_order_relaxed);
-    impl.sample_time = std::chrono::steady_clock::now();
+    if (impl.limiter) impl.limiter->begin_sample();
   }
   if (impl.limiter) {
     // A moment of live traffic before the first limit is set: flushes must keep up.
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    std::lock_guard lock(impl.throttle_mutex);
-    set_maintenance_limit(impl);
+    impl.limiter->start(static_cast<std::int64_t>(impl.options.maintenance_write_bytes_per_second));
   }
   return maintenance_hold(&impl);
 }
@@ -905,14 +984,14 @@ store::maintenance_hold::~maintenance_hold() {
   if (impl_ == nullptr) return;
   std::lock_guard lock(impl_->throttle_mutex);
   if (--impl_->throttled > 0) return;
-  if (impl_->limiter) impl_->limiter->SetBytesPerSecond(unlimited_write_rate);
+  if (impl_->limiter) impl_->limiter->stop();
   if (impl_->files) impl_->files->SetMaxTrashDBRatio(steady_trash_ratio);  // what is queued stays paced
 }
 
 void store::maintenance_hold::refresh() {
   if (impl_ == nullptr) return;
   std::lock_guard lock(impl_->throttle_mutex);
-  if (impl_->throttled > 0) set_maintenance_limit(*impl_);
+  if (impl_->throttled > 0 && impl_->limiter) impl_->limiter->resample();
 }
 
 bool store::healthy() const noexcept { return impl_->open.load(); }

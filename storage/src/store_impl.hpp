@@ -36,6 +36,55 @@ class ttl_filter final : public rocksdb::CompactionFilter {
   std::shared_ptr<const retention_policy> policy_;
 };
 
+/// RocksDB's rate limiter for flushes and compactions: no limit until maintenance starts
+/// one, then the maintenance rate plus the live write rate, re-measured every 250 ms so
+/// flushes keep up when traffic grows during a long job. Each limited period gets a
+/// fresh GenericRateLimiter: one kept at a huge rate for "unlimited" does not work, as
+/// its bucket keeps a refill period's worth of that rate (gigabytes) and a lower rate set
+/// later only bites once that is spent, i.e. never within one purge.
+class background_limiter final : public rocksdb::RateLimiter {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// `live_bytes` counts what commits write; it must outlive the limiter.
+  explicit background_limiter(const std::atomic<std::uint64_t>& live_bytes) : live_bytes_(live_bytes) {}
+  /// Starts measuring live writes for the limit that start() sets.
+  void begin_sample();
+  /// Limits flushes and compactions together to `base_bytes_per_second` (> 0) plus the
+  /// live write rate since begin_sample().
+  void start(std::int64_t base_bytes_per_second);
+  /// Measures the live rate again now (if the last sample is at least 100 ms old).
+  void resample();
+  /// Removes the limit (writes already waiting finish their wait).
+  void stop();
+  /// The limit in force, 0 for none.
+  [[nodiscard]] std::int64_t limit_now() const;
+
+  void SetBytesPerSecond(int64_t bytes_per_second) override;
+  using rocksdb::RateLimiter::Request;
+  void Request(int64_t bytes, rocksdb::Env::IOPriority pri, rocksdb::Statistics* stats) override;
+  int64_t GetSingleBurstBytes() const override;
+  int64_t GetTotalBytesThrough(rocksdb::Env::IOPriority pri = rocksdb::Env::IO_TOTAL) const override;
+  int64_t GetTotalRequests(rocksdb::Env::IOPriority pri = rocksdb::Env::IO_TOTAL) const override;
+  int64_t GetBytesPerSecond() const override;
+
+ private:
+  void resample_locked(clock::time_point now);  // caller holds mutex_, inner_ is set
+  [[nodiscard]] std::shared_ptr<rocksdb::RateLimiter> current() const;
+  static std::size_t slot(rocksdb::Env::IOPriority pri) noexcept {
+    return static_cast<std::size_t>(pri < rocksdb::Env::IO_TOTAL ? pri : rocksdb::Env::IO_TOTAL);
+  }
+
+  const std::atomic<std::uint64_t>& live_bytes_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<rocksdb::RateLimiter> inner_;  ///< null: no limit
+  std::int64_t base_ = 0;
+  std::uint64_t sample_bytes_ = 0;  ///< live_bytes_ at the last sample
+  clock::time_point sample_time_{};
+  std::array<std::atomic<std::int64_t>, rocksdb::Env::IO_TOTAL + 1> bytes_{};
+  std::array<std::atomic<std::int64_t>, rocksdb::Env::IO_TOTAL + 1> requests_{};
+};
+
 struct store::impl {
   store_options options;
   std::unique_ptr<rocksdb::DB> db;
@@ -44,13 +93,11 @@ struct store::impl {
   std::atomic<bool> open{false};
 
   /// Background write limit while maintenance runs (null: no limit configured).
-  std::shared_ptr<rocksdb::RateLimiter> limiter;
+  std::shared_ptr<background_limiter> limiter;
   /// Paced deletion of obsolete files (null: files are deleted at once).
   std::shared_ptr<rocksdb::SstFileManager> files;
   std::mutex throttle_mutex;
-  int throttled = 0;  ///< maintenance holds (guarded by throttle_mutex, as are the samples)
-  std::uint64_t sample_bytes = 0;                      ///< bytes_written at the last rate sample
-  std::chrono::steady_clock::time_point sample_time{}; ///< and when it was taken
+  int throttled = 0;  ///< maintenance holds (guarded by throttle_mutex)
   /// Bytes committed (write batches), for the live write rate.
   std::atomic<std::uint64_t> bytes_written{0};
   /// Counts a committed batch (any thread).

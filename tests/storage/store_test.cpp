@@ -297,6 +297,54 @@ TEST_F(Maintenance, AHoldLimitsBackgroundWritesToTheRatePlusLiveWritesUntilTheLa
   EXPECT_EQ(db->stats().background_write_limit, 0u);
 }
 
+TEST_F(Maintenance, AHoldSlowsFlushesToTheRateEvenAfterUnlimitedWrites) {
+  constexpr std::uint64_t rate = 2u << 20;  // 2 MiB/s
+  db.reset();
+  store_options options;
+  options.path = dir.sub("slow");
+  options.master_key = master_key;
+  options.retention = retention;
+  options.maintenance_write_bytes_per_second = rate;
+  auto opened = store::open(std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.err().message;
+  auto& slow = **opened;
+  ASSERT_TRUE(slow.create_tenant_key("acme").ok());
+  auto write_mib = [&](std::uint64_t first, int mib) {
+    std::vector<write_op> ops;
+    for (std::uint64_t n = first; n < first + static_cast<std::uint64_t>(mib) * 256; ++n) {
+      ops.push_back(write_op::put(family::messages, msg_key("acme", "ct_a", n), std::string(4096, 'x'), true));
+    }
+    ASSERT_TRUE(slow.write(ops, false).ok());
+  };
+  // An unlimited flush first: a limiter that merely switched rates would still hold the
+  // quota it was given at the unlimited rate, and the flush below would not wait.
+  write_mib(0, 2);
+  ASSERT_TRUE(slow.flush().ok());
+  write_mib(1'000'000, 3);
+  auto hold = slow.hold_maintenance();  // nothing written while it samples: the rate alone
+  EXPECT_EQ(slow.stats().background_write_limit, rate);
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(slow.flush().ok());
+  // 3 MiB at 2 MiB/s: about 1.5 s. Unlimited, it takes a few milliseconds.
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+}
+
+TEST_F(Maintenance, TheLimitFollowsLiveWritesDuringALongHoldWithoutRefresh) {
+  ASSERT_TRUE(db->create_tenant_key("acme").ok());
+  const std::uint64_t rate = store_options{}.maintenance_write_bytes_per_second;
+  auto hold = db->hold_maintenance();
+  EXPECT_EQ(db->stats().background_write_limit, rate);  // nothing written while it sampled
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<write_op> ops;
+  for (std::uint64_t n = 0; n < 512; ++n) {
+    ops.push_back(write_op::put(family::messages, msg_key("acme", "ct_a", n), std::string(4096, 'x'), true));
+  }
+  ASSERT_TRUE(db->write(ops, false).ok());
+  // The flush's own writes ask the limiter, which measures the live rate again.
+  ASSERT_TRUE(db->flush().ok());
+  EXPECT_GT(db->stats().background_write_limit, rate);
+}
+
 TEST_F(Maintenance, PurgeAndCompactionsReleaseTheirHolds) {
   ASSERT_TRUE(db->create_tenant_key("acme").ok());
   std::vector<write_op> ops;
