@@ -3,12 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 namespace parley::engine {
+
+std::size_t default_actor_threads() noexcept {
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2);
+}
 namespace {
 
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};
@@ -319,7 +325,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   app.add_option("--max-body-bytes", flags.max_body_bytes, "largest request body accepted (env PARLEY_MAX_BODY_BYTES, default 1048576)");
   app.add_option("--dedup-window-hours", flags.dedup_window_hours, "how long provider message ids are remembered (env PARLEY_DEDUP_WINDOW_HOURS, default 168)");
   app.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (env PARLEY_IO_THREADS, default 2)");
-  app.add_option("--actor-threads", flags.actor_threads, "actor scheduler threads (env PARLEY_ACTOR_THREADS, default 2)");
+  app.add_option("--actor-threads", flags.actor_threads,
+                 "actor scheduler threads (env PARLEY_ACTOR_THREADS, default half the CPU cores, at least 1)");
   app.add_option("--max-webhooks-in-flight", flags.max_webhooks_in_flight,
                  "webhooks accepted but not yet durable; more get 503 + Retry-After (env PARLEY_MAX_WEBHOOKS_IN_FLIGHT, default 16384)");
   app.add_option("--conversation-idle-seconds", flags.conversation_idle_seconds,

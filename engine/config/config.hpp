@@ -24,6 +24,9 @@ struct listen_address {
 
 enum class durability_mode : std::uint8_t { sync, async };
 
+/// The default number of actor scheduler threads on this machine.
+[[nodiscard]] std::size_t default_actor_threads() noexcept;
+
 /// Everything parleyd can be told. Defaults are the embedded ones of API.md.
 struct config {
   std::optional<std::string> config_file;
@@ -40,7 +43,10 @@ struct config {
   std::size_t max_body_bytes = 1u << 20;
   std::uint32_t dedup_window_hours = 168;
   std::size_t io_threads = 2;
-  std::size_t actor_threads = 2;
+  /// Half the CPU cores, at least one: the conversation actors are a fifth of the work
+  /// per webhook, and on 2 cores a second scheduler thread only adds wake-ups (W1 with one:
+  /// +7% webhooks/s, -10% CPU per webhook; BENCHMARKS.md).
+  std::size_t actor_threads = default_actor_threads();
   std::size_t reader_threads = 2;
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< accepted, unanswered webhooks; past it: 503
   std::uint32_t conversation_idle_seconds = 60;  ///< passivate conversations idle this long
