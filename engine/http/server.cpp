@@ -316,11 +316,11 @@ void session<Stream>::start() {
 
 template <class Stream>
 void session<Stream>::on_handshake(error_code ec) {
+  // A timeout is counted even when a drain closed the session between the timer closing
+  // the socket and this handler running: the connection did time out.
+  if (ec == beast::error::timeout) bump(owner_->count().timeouts);
   if (phase_ == phase::closed) return;
-  if (ec) {
-    if (ec == beast::error::timeout) bump(owner_->count().timeouts);
-    return close_now();
-  }
+  if (ec) return close_now();
   wait_for_request();
 }
 
@@ -339,13 +339,12 @@ void session<Stream>::wait_for_request() {
 
 template <class Stream>
 void session<Stream>::on_first_bytes(error_code ec, std::size_t n) {
+  // A new connection that never sends is a slowloris; a quiet keep-alive one is normal.
+  // Counted before the closed check, as in on_handshake.
+  if (ec == beast::error::timeout && first_request_) bump(owner_->count().timeouts);
   if (phase_ == phase::closed) return;
   buffer_.commit(n);
-  if (ec) {
-    // A new connection that never sends is a slowloris; a quiet keep-alive one is normal.
-    if (ec == beast::error::timeout && first_request_) bump(owner_->count().timeouts);
-    return close_now();
-  }
+  if (ec) return close_now();
   read_header();
 }
 
@@ -396,6 +395,7 @@ void session<Stream>::on_body(error_code ec, std::size_t) {
 
 template <class Stream>
 void session<Stream>::on_read_error(error_code ec) {
+  if (ec == beast::error::timeout) bump(owner_->count().timeouts);  // as in on_handshake
   if (phase_ == phase::closed) return;
   if (ec == bhttp::error::body_limit) {
     return reject(413, "payload_too_large",
@@ -404,10 +404,7 @@ void session<Stream>::on_read_error(error_code ec) {
   if (ec == bhttp::error::header_limit) {
     return reject(431, "headers_too_large", "request header exceeds the limit");
   }
-  if (ec == beast::error::timeout) {
-    bump(owner_->count().timeouts);
-    return close_now();
-  }
+  if (ec == beast::error::timeout) return close_now();
   if (is_http_parse_error(ec)) return reject(400, "bad_request", "malformed HTTP request");
   close_now();  // the client went away (EOF, reset, TLS truncation): nobody to answer
 }
