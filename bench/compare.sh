@@ -335,6 +335,14 @@ if [[ ",$parts," == *",p,"* ]]; then
   purged_total() {
     curl -sf "http://$PARLEY_ADMIN/metrics" | awk '$1 == "parley_retention_tenants_purged_total" { print $2 }'
   }
+  live_load() {  # live_load JSON: the live tenant's run, fixed-rate or closed-loop (--p-rate max)
+    if [ "$p_rate" = max ]; then
+      load_connections=64 ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$1" --duration "$p_duration" --contacts 5000
+    else
+      ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$1" --rate "$p_rate" --duration "$p_duration" \
+        --contacts 5000
+    fi
+  }
   for r in $(seq 1 "$rounds"); do
     create_channel "$PARLEY_ADMIN" "$PARLEY_TOKEN" "p-big-$r" "$secret"
     echo "P round $r: pre-loading $p_messages messages into p-big-$r"
@@ -351,14 +359,6 @@ if [[ ",$parts," == *",p,"* ]]; then
       [ "$backlog" = "0" ] && break
       sleep 0.1
     done
-    live_load() {  # live_load JSON: the live tenant's run, fixed-rate or closed-loop (--p-rate max)
-      if [ "$p_rate" = max ]; then
-        load_connections=64 ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$1" --duration "$p_duration" --contacts 5000
-      else
-        ingest_channel "$PARLEY_PUB" "$live_path" "$secret" "$1" --rate "$p_rate" --duration "$p_duration" \
-          --contacts 5000
-      fi
-    }
     live_load "$out/p-quiet-$r.json"
     record_ingest p_quiet "$r" "$out/p-quiet-$r.json"
     before=$(purged_total)

@@ -15,6 +15,7 @@ namespace parley::engine {
 std::size_t default_actor_threads() noexcept {
   return std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2);
 }
+
 namespace {
 
 const std::set<std::string> log_levels = {"trace", "debug", "info", "warn", "error", "off"};

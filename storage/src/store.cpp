@@ -124,7 +124,7 @@ void background_limiter::stop() {
 }
 
 void background_limiter::SetBytesPerSecond(int64_t bytes_per_second) {
-  // Only for RocksDB's own option changes (SetDBOptions); Parley calls start()/stop().
+  // Part of RocksDB's interface; Parley itself uses start()/resample()/stop().
   std::lock_guard lock(mutex_);
   if (inner_) inner_->SetBytesPerSecond(bytes_per_second);
 }
