@@ -2,7 +2,7 @@
 # what they share (directory, views, pools).
 add_library(parley_actors STATIC
   system.cpp
-  storage_writer/storage_writer_actor.cpp
+  storage_writer/storage_writer.cpp
   registry/directory.cpp
   registry/registry_actor.cpp
   tenant/tenant_actor.cpp

@@ -52,18 +52,22 @@ void append_event_body(const storage::store& db, std::string_view tenant, const 
 }  // namespace
 
 result<event_page> read_event_page(const storage::store& db, std::string_view tenant, std::uint64_t after,
-                                   std::size_t limit) {
+                                   std::size_t limit, const storage::group_writer* writer) {
   std::string prefix = storage::event_prefix(tenant);
+  // Past this number the feed is written but not yet durable.
+  std::uint64_t upto = writer ? writer->durable_bound(storage::family::events, prefix).value_or(UINT64_MAX) : UINT64_MAX;
+  event_page page;
+  page.last = after;
+  if (upto <= after) return page;
   std::string after_key = after > 0 ? prefix + storage::key_builder(8).u64(after).take() : std::string();
   auto rows = db.read_forward(storage::family::events, prefix, after_key, limit);
   if (!rows) return std::move(rows).err();
-  event_page page;
-  page.last = after;
   std::string out = "[";
   for (const auto& rec : *rows) {
     storage::key_reader r(std::string_view(rec.key).substr(prefix.size()));
     auto seq = r.u64();
     if (!seq) continue;
+    if (*seq > upto) break;
     if (page.count > 0) out += ",";
     out += "{\"id\":\"ev_" + std::to_string(*seq) + "\",\"cursor\":\"" + std::to_string(*seq) + "\",";
     append_event_body(db, tenant, rec.body, out);
@@ -76,8 +80,10 @@ result<event_page> read_event_page(const storage::store& db, std::string_view te
   return page;
 }
 
-result<std::uint64_t> newest_event(const storage::store& db, std::string_view tenant) {
+result<std::uint64_t> newest_event(const storage::store& db, std::string_view tenant,
+                                   const storage::group_writer* writer) {
   std::string prefix = storage::event_prefix(tenant);
+  if (auto bound = writer ? writer->durable_bound(storage::family::events, prefix) : std::nullopt) return *bound;
   auto rows = db.read_reverse(storage::family::events, prefix, {}, 1);
   if (!rows) return std::move(rows).err();
   if (rows->empty()) return std::uint64_t{0};

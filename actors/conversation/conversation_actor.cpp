@@ -118,7 +118,8 @@ void add_state_ops(conversation_state_holder& st, storage::write_group& g) {
 
 // Hands a group to the storage writer; the completion answers the webhook's ack part,
 // wakes feed readers and reports back to this actor.
-// `then`, when set, also sees the outcome (on the writer thread, before this actor hears of it).
+// `then`, when set, also sees the outcome before this actor hears of it (on the writer's
+// thread, or on this one when the append is refused).
 void submit(self_ptr self, storage::write_group group, std::vector<storage::sequenced_op> sequenced,
             std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids, bool carries_identity,
             std::function<void(const storage::commit_outcome&)> then = {}) {
@@ -126,11 +127,8 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
   ++st.in_flight;
   auto me = caf::actor_cast<conversation_actor>(self);
   auto ctx = st.ctx;
-  append_job job;
-  job.group = std::move(group);
-  job.sequenced = std::move(sequenced);
-  job.done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids),
-              carries_identity, then = std::move(then)](storage::commit_outcome outcome) mutable {
+  auto done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids), carries_identity,
+               then = std::move(then)](storage::commit_outcome outcome) mutable {
     // Release the claims of this group's messages; copies that waited get this outcome.
     for (const auto& key : provider_ids) ctx->inflight->release(key, outcome.code);
     if (ack) ack->complete(outcome.code);
@@ -154,7 +152,8 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
     }
     caf::anon_send(me, committed_atom::value, std::move(c));
   };
-  self->send(st.ctx->writer, append_atom::value, std::move(job));
+  // Encoded and sealed here, then queued for the group commit (never blocks).
+  st.ctx->writer.append(std::move(group), std::move(done), std::move(sequenced));
 }
 
 void on_inbound(self_ptr self, conversation_inbound& in) {

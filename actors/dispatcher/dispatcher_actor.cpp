@@ -78,7 +78,7 @@ void publish(dispatcher_state& st, const std::function<void(push_status&)>& chan
 void store_cursor(dispatcher_state& st) {
   storage::write_group g;
   g.ops.push_back(storage::write_op::put(storage::family::meta, cursor_key(st.tenant), std::to_string(st.cursor)));
-  caf::anon_send(st.ctx->writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+  st.ctx->writer.append(std::move(g), [](storage::commit_outcome) {});
 }
 
 void attempt(self_ptr self);
@@ -87,7 +87,7 @@ void next(self_ptr self) {
   auto& st = self->state;
   if (st.in_flight || st.retry_armed) return;
   if (!st.pending) {
-    auto page = read_event_page(*st.ctx->db, st.tenant, st.cursor, st.ctx->batch_size);
+    auto page = read_event_page(*st.ctx->db, st.tenant, st.cursor, st.ctx->batch_size, st.ctx->writer.group_writer().get());
     if (!page) {
       publish(st, [&](push_status& s) { s.last_error = "reading the feed failed: " + page.err().message; });
       st.retry_armed = true;
@@ -268,7 +268,7 @@ std::optional<push_status> dispatch_hub::status(const std::string& tenant) const
     std::lock_guard lock(state->mutex);
     copy = state->status;
   }
-  if (auto newest = newest_event(*ctx_->db, tenant)) copy.newest = *newest;
+  if (auto newest = newest_event(*ctx_->db, tenant, ctx_->writer.group_writer().get())) copy.newest = *newest;
   return copy;
 }
 
@@ -285,8 +285,7 @@ parley::status dispatch_hub::set_cursor(const std::string& tenant, std::uint64_t
   g.ops.push_back(audit_op(audit_entry{ctx_->time->now_ms(), "events_webhook.replay", tenant, std::to_string(cursor), request_id}));
   auto committed = std::make_shared<std::promise<errc>>();
   auto future = committed->get_future();
-  caf::anon_send(ctx_->writer, append_atom::value,
-                 append_job{std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); }, {}});
+  ctx_->writer.append(std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     return make_error(errc::overloaded, "the cursor could not be stored in time");
   }

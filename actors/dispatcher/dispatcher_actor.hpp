@@ -25,7 +25,7 @@
 #include "parley/clock.hpp"
 #include "parley/result.hpp"
 #include "parley/storage/store.hpp"
-#include "storage_writer/storage_writer_actor.hpp"
+#include "storage_writer/storage_writer.hpp"
 
 namespace parley::actors {
 
@@ -38,7 +38,7 @@ using push_transport = std::function<void(std::string url, std::vector<std::pair
 
 struct dispatch_context {
   std::shared_ptr<storage::store> db;
-  storage_writer_actor writer;
+  storage_writer writer;
   directory* dir = nullptr;
   const clock* time = nullptr;
   push_transport post;

@@ -26,7 +26,7 @@ namespace parley::actors {
 struct registry_context {
   std::shared_ptr<storage::store> db;
   std::shared_ptr<storage::retention_policy> retention;
-  storage_writer_actor writer;
+  storage_writer writer;
   directory* dir = nullptr;
   const clock* time = nullptr;
   tenant_context tenant_defaults;  ///< keywords, idle time, cache sizes (tenant id unset)

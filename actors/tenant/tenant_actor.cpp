@@ -493,8 +493,7 @@ result<storage::conversation_state> merge_contacts(self_ptr self, const std::str
 status commit_and_wait(self_ptr self, storage::write_group g, std::string_view what) {
   auto committed = std::make_shared<std::promise<errc>>();
   auto future = committed->get_future();
-  self->send(self->state.ctx->writer, append_atom::value,
-             append_job{std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); }, {}});
+  self->state.ctx->writer.append(std::move(g), [committed](storage::commit_outcome o) { committed->set_value(o.code); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     return make_error(errc::overloaded, std::string(what) + " did not commit in time");
   }
@@ -746,7 +745,7 @@ void on_released(self_ptr self, const std::string& key, const std::string& chann
       g.ops.push_back(storage::write_op::put(storage::family::meta,
                                              storage::usage_key(st.ctx->tenant, st.quota_month, "outbound"),
                                              std::to_string(st.month_outbound)));
-      self->send(st.ctx->writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+      st.ctx->writer.append(std::move(g), [](storage::commit_outcome) {});
     }
   }
   if (key.empty()) return;
@@ -786,7 +785,7 @@ void on_send_result(self_ptr self, send_result& r) {
     // The message is gone (erased, or its tenant key destroyed): only the job remains.
     storage::write_group g;
     g.ops.push_back(storage::write_op::remove(storage::family::outbox, storage::outbox_key(st.ctx->tenant, job.contact, job.seq)));
-    self->send(st.ctx->writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+    st.ctx->writer.append(std::move(g), [](storage::commit_outcome) {});
     return;
   }
   auto conv = activate(self, job.contact);
@@ -859,7 +858,7 @@ void flush_usage(self_ptr self, bool sync) {
     (void)ctx.db->write(g.ops, true);
     return;
   }
-  self->send(ctx.writer, append_atom::value, append_job{std::move(g), [](storage::commit_outcome) {}, {}});
+  ctx.writer.append(std::move(g), [](storage::commit_outcome) {});
 }
 
 // The tenant was deleted: its conversations retire a batch at a time, then the tenant
@@ -896,6 +895,10 @@ void resume_outbox(self_ptr self) {
 tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
   self->state.ctx = std::move(ctx);
   storage::disable_thread_perf_counters();  // detached: this is the actor's own thread, which does its point reads
+  // Load the tenant's data key here, on this detached thread: the conversation actors
+  // seal their records on the shared scheduler and then find it cached. (A tenant being
+  // purged has none; its appends fail with key_destroyed either way.)
+  if (self->state.ctx->db) (void)self->state.ctx->db->has_tenant_key(self->state.ctx->tenant);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     if (msg.reason == caf::exit_reason::normal) return;
     // Stopping: the tenant's conversations stop with it.

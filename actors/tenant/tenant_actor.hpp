@@ -21,7 +21,7 @@
 #include "parley/inbound.hpp"
 #include "parley/outbound.hpp"
 #include "parley/storage/records.hpp"
-#include "storage_writer/storage_writer_actor.hpp"
+#include "storage_writer/storage_writer.hpp"
 
 namespace parley::actors {
 
@@ -40,7 +40,7 @@ struct inbound_job {
 struct tenant_context {
   std::string tenant;
   std::shared_ptr<storage::store> db;
-  storage_writer_actor writer;
+  storage_writer writer;
   directory* dir = nullptr;
   const clock* time = nullptr;
   std::vector<std::string> stop_keywords = {"STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"};

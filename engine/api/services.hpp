@@ -41,6 +41,7 @@ struct services {
   actors::registry_actor registry;
   actors::blocking_pool* readers = nullptr;
   std::shared_ptr<storage::store> db;
+  std::shared_ptr<storage::group_writer> writer;  ///< for the feed's durable bound
   const clock* time = nullptr;
   std::string admin_token;
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< past this, webhooks get 503 + Retry-After

@@ -30,7 +30,7 @@
 #include "engine/http/server.hpp"
 #include "providers/provider.hpp"
 #include "parley/actors/system.hpp"
-#include "storage_writer/storage_writer_actor.hpp"
+#include "storage_writer/storage_writer.hpp"
 
 namespace parley::engine {
 namespace {
@@ -80,9 +80,9 @@ class process {
     writer_ = std::make_shared<storage::group_writer>(*db_, wo);
     metrics_.set_writer_pending([w = writer_.get()] { return w->pending(); });
 
-    // The storage writer is the first actor: everything that stores goes through it.
+    // Everything that stores goes through the group-commit writer.
     runtime_.emplace(actors::system_options{cfg_.actor_threads});
-    writer_actor_ = actors::spawn_storage_writer(runtime_->system(), db_, writer_);
+    actors::storage_writer appender(writer_);
     readers_.emplace(cfg_.reader_threads, 4096);
 
     // Outbound: one delivery actor per channel (spawned on first use) speaking the
@@ -100,7 +100,7 @@ class process {
     auto rctx = std::make_shared<actors::registry_context>();
     rctx->db = db_;
     rctx->retention = retention_;
-    rctx->writer = writer_actor_;
+    rctx->writer = appender;
     rctx->dir = &directory_;
     rctx->time = &system_clock::instance();
     rctx->tenant_defaults.time = &system_clock::instance();
@@ -138,7 +138,7 @@ class process {
     // tenants by the hub (new and deleted tenants, changed URLs).
     auto pctx = std::make_shared<actors::dispatch_context>();
     pctx->db = db_;
-    pctx->writer = writer_actor_;
+    pctx->writer = appender;
     pctx->dir = &directory_;
     pctx->time = &system_clock::instance();
     pctx->post = [this](std::string url, std::vector<std::pair<std::string, std::string>> headers, std::string body,
@@ -158,6 +158,7 @@ class process {
     svc_.registry = registry_;
     svc_.readers = &*readers_;
     svc_.db = db_;
+    svc_.writer = writer_;
     svc_.time = &system_clock::instance();
     svc_.admin_token = keys_.admin_token;
     svc_.webhooks = &webhook_counters_;
@@ -226,8 +227,8 @@ class process {
     // Deliveries stop first: what they had not finished stays in the outbox for the next
     // start. The HTTP client then fails its calls still in flight (their results go to
     // actors that no longer listen).
-    // The hubs go before the actor system: their contexts hold actor handles (the
-    // storage writer), and a detached actor's thread ends only when no handle remains.
+    // The hubs go before the actor system: they hold actor handles, and a detached
+    // actor's thread ends only when no handle remains.
     if (dispatch_) dispatch_->stop();
     if (deliveries_) deliveries_->stop();
     http_client_.reset();
@@ -238,10 +239,6 @@ class process {
     actors::stop_tenants(directory_);
     directory_.clear();
     svc_.registry = nullptr;
-    if (writer_actor_) {
-      caf::anon_send_exit(writer_actor_, caf::exit_reason::user_shutdown);
-      writer_actor_ = nullptr;
-    }
     svc_.dispatch = nullptr;
     dispatch_.reset();
     runtime_.reset();  // waits for every actor to finish
@@ -317,12 +314,7 @@ class process {
   }
 
   void probe_storage(std::function<void(bool)> done) {
-    if (!writer_actor_) {
-      done(false);
-      return;
-    }
-    caf::anon_send(writer_actor_, actors::status_atom::value,
-                   actors::status_probe{[done = std::move(done)](actors::writer_status s) { done(s.healthy); }});
+    done(writer_ && db_ && db_->healthy() && writer_->healthy());
   }
 
   void begin_drain(int signo) {
@@ -416,7 +408,6 @@ class process {
   std::optional<http::client> http_client_;
   std::optional<actors::delivery_hub> deliveries_;
   std::optional<actors::dispatch_hub> dispatch_;
-  actors::storage_writer_actor writer_actor_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{asio::make_work_guard(io_)};
   std::optional<http::server> public_;

@@ -170,7 +170,7 @@ struct feed_query {
 
 // Reads the feed after the cursor; true when it answered (events found or no waiting).
 bool answer_events(const services& svc, const feed_query& q, const responder& reply, bool must_answer) {
-  auto page = actors::read_event_page(*svc.db, q.tenant, q.after, q.limit);
+  auto page = actors::read_event_page(*svc.db, q.tenant, q.after, q.limit, svc.writer.get());
   if (!page) {
     reply.send(error_response(page.err()));
     return true;

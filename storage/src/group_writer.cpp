@@ -38,13 +38,15 @@ struct entry {
 }  // namespace
 
 group_writer::group_writer(store& db, group_writer_options options)
-    : db_(db), options_(std::move(options)), thread_([this] { run(); }) {}
+    : db_(db), options_(std::move(options)), thread_([this] { run(); }) {
+  if (options_.sync && options_.pipelined_sync) sync_thread_ = std::thread([this] { run_sync(); });
+}
 
 group_writer::~group_writer() { stop(); }
 
-status group_writer::submit(write_group group, commit_callback done) { return submit(std::move(group), {}, std::move(done)); }
+status group_writer::submit(write_group group, commit_callback&& done) { return submit(std::move(group), {}, std::move(done)); }
 
-status group_writer::submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback done) {
+status group_writer::submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback&& done) {
   queued item;
   item.ops.reserve(group.ops.size());
   for (auto& op : group.ops) {
@@ -59,13 +61,13 @@ status group_writer::submit(write_group group, std::vector<sequenced_op> sequenc
   }
   item.if_absent = std::move(group.if_absent);
   item.sequenced = std::move(sequenced);
-  item.done = std::move(done);
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return make_error(errc::shutting_down, "storage writer is stopping");
     if (queue_.size() >= options_.max_pending_groups) {
       return make_error(errc::overloaded, "storage writer queue is full");
     }
+    item.done = std::move(done);
     queue_.push_back(std::move(item));
   }
   wake_.notify_one();
@@ -79,6 +81,25 @@ void group_writer::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;
+  }
+  sync_wake_.notify_one();
+  if (sync_thread_.joinable()) sync_thread_.join();
+}
+
+std::optional<std::uint64_t> group_writer::durable_bound(family f, std::string_view prefix) const {
+  std::lock_guard lock(bounds_mutex_);
+  auto it = bounds_.find(guard_id(f, prefix));
+  if (it == bounds_.end() || it->second.durable >= it->second.handed_out) return std::nullopt;
+  return it->second.durable;
+}
+
+bool group_writer::healthy() const {
+  if (broken_.load()) return false;
+  std::lock_guard lock(mutex_);
+  return !stopping_;
 }
 
 std::size_t group_writer::pending() const {
@@ -195,6 +216,7 @@ void group_writer::commit(std::vector<queued>& batch) {
   numbered.reserve(2 * numbered_count + 1);  // one per sequenced op and at most one mark each: entries keep pointers, so no reallocation
   std::unordered_map<std::string, std::string_view> written;  // guard id -> encoded value
   std::unordered_map<std::string, std::uint64_t> hwm_updates;
+  std::unordered_map<std::string, std::uint64_t> numbered_tops;  // sequence id -> highest number
   bool has_range_delete = false;
   std::size_t ref_base = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
@@ -270,6 +292,7 @@ void group_writer::commit(std::vector<queued>& batch) {
         continue;
       }
       hwm_updates[hwm_key(seq_op.op.fam, prefix)] = *n;
+      numbered_tops[guard_id(seq_op.op.fam, prefix)] = *n;
       std::string full_key = prefix + encode_u64(*n);
       write_op op = std::move(seq_op.op);  // `prefix` refers into it: not used from here
       op.key = std::move(full_key);
@@ -322,10 +345,29 @@ void group_writer::commit(std::vector<queued>& batch) {
     }
   }
 
-  // 3. One write, one fsync.
+  // 3. One write and one fsync (with pipelined sync: the sync thread's next one).
+  const bool pipelined = options_.sync && options_.pipelined_sync;
+  if (stats.records > 0 && broken_.load()) {
+    stats.ok = false;
+    for (auto& out : outcomes) {
+      if (out.code == errc::ok) out.code = errc::io_error;
+    }
+    stats.records = 0;
+  }
+  unsynced written_batch;
+  if (pipelined && stats.records > 0 && !numbered_tops.empty()) {
+    // Before the write makes them readable: feed readers stop below these numbers
+    // until the sync that makes them durable (finish()).
+    std::lock_guard lock(bounds_mutex_);
+    for (auto& [id, n] : numbered_tops) {
+      auto& b = bounds_[id];
+      b.handed_out = std::max(b.handed_out, n);
+      written_batch.numbered.emplace_back(id, n);
+    }
+  }
   if (stats.records > 0) {
     rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
+    wo.sync = options_.sync && !pipelined;
     auto start = std::chrono::steady_clock::now();
     rocksdb::Status s = impl.db->Write(wo, &wb);
     stats.write_time = std::chrono::steady_clock::now() - start;
@@ -341,11 +383,77 @@ void group_writer::commit(std::vector<queued>& batch) {
       sequences_.clear();
     }
   }
-  if (options_.on_commit) options_.on_commit(stats);
+  written_batch.done.reserve(batch.size());
+  for (auto& item : batch) written_batch.done.push_back(std::move(item.done));
+  written_batch.outcomes = std::move(outcomes);
+  written_batch.needs_sync = stats.ok && stats.records > 0;
+  written_batch.stats = stats;
+  if (pipelined) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_queue_.push_back(std::move(written_batch));
+    }
+    sync_wake_.notify_one();
+    return;
+  }
+  finish(written_batch);
+}
 
-  // 4. Only now, after the fsync, tell each appender.
-  for (std::size_t g = 0; g < batch.size(); ++g) {
-    if (batch[g].done) batch[g].done(std::move(outcomes[g]));
+// 4. Only once its fsync is done, each appender of a batch is told.
+void group_writer::finish(unsynced& b) {
+  if (!b.numbered.empty() && b.stats.ok) {
+    std::lock_guard lock(bounds_mutex_);
+    for (const auto& [id, n] : b.numbered) {
+      auto& bound = bounds_[id];
+      bound.durable = std::max(bound.durable, n);
+    }
+  }
+  if (options_.on_commit) options_.on_commit(b.stats);
+  for (std::size_t g = 0; g < b.done.size(); ++g) {
+    if (b.done[g]) b.done[g](std::move(b.outcomes[g]));
+  }
+}
+
+void group_writer::run_sync() {
+  disable_thread_perf_counters();
+  auto& impl = db_.internals();
+  std::vector<unsynced> work;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_wake_.wait(lock, [this] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;
+      while (!sync_queue_.empty()) {
+        work.push_back(std::move(sync_queue_.front()));
+        sync_queue_.pop_front();
+      }
+    }
+    // One sync covers every batch written so far: these and possibly later ones.
+    bool needed = std::any_of(work.begin(), work.end(), [](const unsynced& b) { return b.needs_sync; });
+    errc failed = errc::ok;
+    std::chrono::nanoseconds sync_time{0};
+    if (needed) {
+      auto start = std::chrono::steady_clock::now();
+      rocksdb::Status s = impl.db->SyncWAL();
+      sync_time = std::chrono::steady_clock::now() - start;
+      if (!s.ok()) {
+        failed = to_error(s, "WAL sync").code;
+        broken_.store(true);
+      }
+    }
+    for (auto& b : work) {
+      if (b.needs_sync) {
+        b.stats.write_time += sync_time;
+        if (failed != errc::ok) {
+          b.stats.ok = false;
+          for (auto& out : b.outcomes) {
+            if (out.code == errc::ok || out.code == errc::duplicate) out.code = failed;
+          }
+        }
+      }
+      finish(b);
+    }
+    work.clear();
   }
 }
 

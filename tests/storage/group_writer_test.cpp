@@ -15,7 +15,8 @@ namespace {
 using parley::testing::store_fixture;
 
 // Holds the writer inside its first commit until released, so the test decides what
-// accumulates in the queue meanwhile.
+// accumulates in the queue meanwhile. (on_commit runs on the writer's own thread only
+// without pipelined sync: the tests that hold the writer this way turn it off.)
 struct commit_gate {
   std::promise<void> entered;
   std::shared_future<void> release;
@@ -77,6 +78,7 @@ TEST_F(GroupWriter, AppendsThatArriveDuringACommitShareOneBatch) {
   std::promise<void> release;
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
+  options.pipelined_sync = false;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
 
@@ -99,6 +101,7 @@ TEST_F(GroupWriter, DuplicateGuardsStoreEachProviderIdOnce) {
   std::promise<void> release;
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
+  options.pipelined_sync = false;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
 
@@ -150,6 +153,7 @@ TEST_F(GroupWriter, AFullQueueAnswersOverloadedAndStoresNothing) {
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
   options.max_pending_groups = 2;
+  options.pipelined_sync = false;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
   auto ignore = [](commit_outcome) {};
@@ -250,6 +254,67 @@ TEST_F(GroupWriterParts, SequencedOpsNumberInCommitOrderAndNeverReuseAcrossResta
   auto rec = db->get(family::events, prefix + key_builder().u64(3).take());
   ASSERT_TRUE(rec.ok()) << rec.err().message;
   EXPECT_EQ(rec->body, "e3");
+}
+
+// Pipelined sync: a batch is readable once written, but its appenders hear of it (and
+// feed readers see its numbers) only after the WAL sync that covers it.
+TEST_F(GroupWriterParts, PipelinedSyncReportsABatchOnlyAfterItsSyncAndBoundsTheFeed) {
+  ASSERT_TRUE(db->create_tenant_key("t").ok());
+  auto prefix = key_builder().str("t").take();
+  auto event = [&](std::string body) {
+    return std::vector<sequenced_op>{sequenced_op{write_op::put(family::events, prefix, std::move(body), true)}};
+  };
+  std::promise<void> release;
+  auto gate = std::make_shared<commit_gate>(release.get_future().share());
+  group_writer_options options;
+  ASSERT_TRUE(options.pipelined_sync);  // the default
+  options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };  // holds the sync thread
+  group_writer writer(*db, options);
+
+  std::promise<commit_outcome> first, second;
+  ASSERT_TRUE(writer.submit({}, event("e1"), [&](commit_outcome o) { first.set_value(std::move(o)); }).ok());
+  gate->entered.get_future().wait();  // e1 is synced; its completion waits at the gate
+  EXPECT_EQ(writer.durable_bound(family::events, prefix), std::nullopt);
+
+  std::atomic<bool> second_told{false};
+  ASSERT_TRUE(writer.submit({}, event("e2"), [&](commit_outcome o) {
+    second_told = true;
+    second.set_value(std::move(o));
+  }).ok());
+  // The writer thread is free: e2 gets written (readable) while the sync thread is held.
+  auto e2_key = prefix + key_builder().u64(2).take();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (db->get(family::events, e2_key).code() == errc::not_found && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(db->get(family::events, e2_key).ok());
+  EXPECT_FALSE(second_told.load());
+  EXPECT_EQ(writer.durable_bound(family::events, prefix), std::optional<std::uint64_t>(1));
+
+  release.set_value();
+  EXPECT_EQ(first.get_future().get().sequences, std::vector<std::uint64_t>{1});
+  auto e2 = second.get_future().get();
+  EXPECT_EQ(e2.code, errc::ok);
+  EXPECT_EQ(e2.sequences, std::vector<std::uint64_t>{2});
+  EXPECT_EQ(writer.durable_bound(family::events, prefix), std::nullopt);
+  writer.stop();
+  std::lock_guard lock(gate->mutex);
+  ASSERT_EQ(gate->seen.size(), 2u);  // in order, one report per batch
+  EXPECT_EQ(gate->seen[1].records, 1u);  // e2
+}
+
+TEST_F(GroupWriterParts, WithoutPipelinedSyncEveryReadableNumberIsDurable) {
+  ASSERT_TRUE(db->create_tenant_key("t").ok());
+  auto prefix = key_builder().str("t").take();
+  group_writer_options options;
+  options.pipelined_sync = false;
+  group_writer writer(*db, options);
+  std::vector<sequenced_op> seq{sequenced_op{write_op::put(family::events, prefix, "e1", true)}};
+  EXPECT_EQ(submit_and_wait(writer, {}, std::move(seq)).sequences, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(writer.durable_bound(family::events, prefix), std::nullopt);
+  EXPECT_TRUE(writer.healthy());
+  writer.stop();
+  EXPECT_FALSE(writer.healthy());
 }
 
 TEST_F(GroupWriterParts, ASequencedOpGuardedByADuplicateIsNotWritten) {

@@ -4,7 +4,6 @@
 
 namespace parley::actors {
 
-using append_atom = caf::atom_constant<caf::atom("append")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 
 }  // namespace parley::actors

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "parley/result.hpp"
+#include "parley/storage/group_writer.hpp"
 #include "parley/storage/store.hpp"
 
 namespace parley::actors {
@@ -18,11 +19,14 @@ struct event_page {
   std::size_t count = 0;
 };
 
-/// Up to `limit` events after cursor `after` (0: from the oldest retained).
+/// Up to `limit` events after cursor `after` (0: from the oldest retained). With
+/// `writer`, only durable events: none that a crash could still take back.
 [[nodiscard]] result<event_page> read_event_page(const storage::store& db, std::string_view tenant, std::uint64_t after,
-                                                 std::size_t limit);
+                                                 std::size_t limit, const storage::group_writer* writer = nullptr);
 
-/// The cursor of the newest event of the tenant (0 when the feed is empty).
-[[nodiscard]] result<std::uint64_t> newest_event(const storage::store& db, std::string_view tenant);
+/// The cursor of the newest (with `writer`: newest durable) event of the tenant (0 when
+/// the feed is empty).
+[[nodiscard]] result<std::uint64_t> newest_event(const storage::store& db, std::string_view tenant,
+                                                 const storage::group_writer* writer = nullptr);
 
 }  // namespace parley::actors

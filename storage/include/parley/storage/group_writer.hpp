@@ -8,11 +8,13 @@
 /// Durability: with `sync` (Parley's `--durability sync`) no callback reports `ok`
 /// before the batch's fsync has returned.
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -82,6 +84,9 @@ struct group_writer_options {
   bool sync = true;                       ///< fsync the WAL before reporting durable
   std::size_t max_pending_groups = 65'536;///< queue bound: submit answers overloaded past it
   std::size_t max_batch_groups = 4'096;   ///< at most this many groups per WriteBatch
+  /// With `sync`: the WAL fsync of a batch runs on a second thread while the next batch
+  /// is written, and each batch is reported only once a sync covering it completed.
+  bool pipelined_sync = true;
   std::function<void(const commit_stats&)> on_commit;  ///< metrics hook (writer thread)
 };
 
@@ -95,16 +100,26 @@ class group_writer {
   group_writer& operator=(const group_writer&) = delete;
 
   /// Encodes (and seals) the group on the caller's thread and queues it. On success the
-  /// callback will be called exactly once; on error (overloaded, shutting_down, or an
-  /// encoding error) it is never called and nothing is written.
-  [[nodiscard]] status submit(write_group group, commit_callback done);
+  /// callback is taken and will be called exactly once; on error (overloaded,
+  /// shutting_down, or an encoding error) it is left with the caller, never called, and
+  /// nothing is written.
+  [[nodiscard]] status submit(write_group group, commit_callback&& done);
   /// As submit(), plus ops whose keys get a sequence number at commit (sealed then).
-  [[nodiscard]] status submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback done);
+  [[nodiscard]] status submit(write_group group, std::vector<sequenced_op> sequenced, commit_callback&& done);
 
   /// Stops taking work, commits what was accepted, joins the thread. Idempotent.
   void stop();
 
   [[nodiscard]] std::size_t pending() const;
+  /// With pipelined sync, records are readable from the moment they are written, a WAL
+  /// sync before they are durable. For a sequence prefix with numbers handed out but not
+  /// yet durable: the highest durable number (readers of a feed stop there, so a number
+  /// they saw can never be lost by a crash and handed out again). Otherwise nullopt:
+  /// every stored number of the prefix is durable.
+  [[nodiscard]] std::optional<std::uint64_t> durable_bound(family f, std::string_view prefix) const;
+  /// False once stopped, or after a WAL sync failed (nothing more is then written:
+  /// what the log holds after a failed fsync is unknown until a restart recovers it).
+  [[nodiscard]] bool healthy() const;
   [[nodiscard]] bool sync() const noexcept { return options_.sync; }
 
  private:
@@ -118,6 +133,16 @@ class group_writer {
   result<std::uint64_t> next_sequence(family f, const std::string& prefix);
   void run();
   void commit(std::vector<queued>& batch);
+  /// A written batch waiting for the WAL sync that makes it durable.
+  struct unsynced {
+    std::vector<commit_callback> done;
+    std::vector<commit_outcome> outcomes;
+    commit_stats stats;
+    bool needs_sync = false;
+    std::vector<std::pair<std::string, std::uint64_t>> numbered;  ///< sequence id -> top number written
+  };
+  void run_sync();
+  void finish(unsynced& b);
 
   store& db_;
   group_writer_options options_;
@@ -127,6 +152,18 @@ class group_writer {
   bool stopping_ = false;
   std::unordered_map<std::string, std::uint64_t> sequences_;  ///< writer thread only
   std::thread thread_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::deque<unsynced> sync_queue_;
+  bool sync_stopping_ = false;
+  std::atomic<bool> broken_{false};  ///< a WAL sync failed: nothing more is written
+  struct sequence_bound {
+    std::uint64_t handed_out = 0;
+    std::uint64_t durable = 0;
+  };
+  mutable std::mutex bounds_mutex_;
+  std::unordered_map<std::string, sequence_bound> bounds_;  ///< pipelined sync only
+  std::thread sync_thread_;
 };
 
 }  // namespace parley::storage
