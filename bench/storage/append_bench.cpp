@@ -107,6 +107,7 @@ void BM_AppendGroupCommit(benchmark::State& state) {
   std::vector<std::size_t> batch_sizes;
   std::mutex stats_mutex;
   group_writer_options options;
+  options.pipeline = static_cast<sync_pipeline>(state.range(1));  // off, when_busy (the default), always
   options.on_commit = [&](const commit_stats& c) {
     std::lock_guard lock(stats_mutex);
     batch_sizes.push_back(c.groups);
@@ -200,7 +201,11 @@ void BM_CommitWebhookGroups(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * per_iteration);
 }
 
-BENCHMARK(BM_AppendGroupCommit)->Arg(1)->Arg(16)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AppendGroupCommit)
+    ->ArgNames({"appenders", "pipeline"})
+    ->ArgsProduct({{1, 16, 64}, {0, 1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AppendFsyncEach)->Arg(1)->Arg(16)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AppendGroupCommitNoSync)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CommitWebhookGroups)->UseRealTime()->Unit(benchmark::kMillisecond);

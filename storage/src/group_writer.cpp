@@ -39,7 +39,7 @@ struct entry {
 
 group_writer::group_writer(store& db, group_writer_options options)
     : db_(db), options_(std::move(options)), thread_([this] { run(); }) {
-  if (options_.sync && options_.pipelined_sync) sync_thread_ = std::thread([this] { run_sync(); });
+  if (options_.sync && options_.pipeline != sync_pipeline::off) sync_thread_ = std::thread([this] { run_sync(); });
 }
 
 group_writer::~group_writer() { stop(); }
@@ -345,8 +345,12 @@ void group_writer::commit(std::vector<queued>& batch) {
     }
   }
 
-  // 3. One write and one fsync (with pipelined sync: the sync thread's next one).
-  const bool pipelined = options_.sync && options_.pipelined_sync;
+  // 3. One write and one fsync: here, or (pipelined, when more work waits or syncs are
+  //    in flight) the sync thread's next one. Reports stay in commit order either way:
+  //    a batch is synced here only when every earlier batch has been reported.
+  const bool pipelined = options_.sync && (options_.pipeline == sync_pipeline::always ||
+                                           (options_.pipeline == sync_pipeline::when_busy &&
+                                            (unsynced_batches_.load() > 0 || pending() > 0)));
   if (stats.records > 0 && broken_.load()) {
     stats.ok = false;
     for (auto& out : outcomes) {
@@ -391,6 +395,7 @@ void group_writer::commit(std::vector<queued>& batch) {
   if (pipelined) {
     {
       std::lock_guard lock(sync_mutex_);
+      ++unsynced_batches_;
       sync_queue_.push_back(std::move(written_batch));
     }
     sync_wake_.notify_one();
@@ -452,6 +457,7 @@ void group_writer::run_sync() {
         }
       }
       finish(b);
+      --unsynced_batches_;
     }
     work.clear();
   }

@@ -111,6 +111,7 @@ TEST_F(StorageWriter, TheFeedStopsAtTheLastDurableEvent) {
   auto released = release.get_future().share();
   std::atomic<bool> first{true};
   storage::group_writer_options options;
+  options.pipeline = storage::sync_pipeline::always;
   options.on_commit = [&](const storage::commit_stats&) {  // on the sync thread, after a sync
     if (first.exchange(false)) {
       entered.set_value();

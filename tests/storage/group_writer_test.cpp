@@ -16,7 +16,8 @@ using parley::testing::store_fixture;
 
 // Holds the writer inside its first commit until released, so the test decides what
 // accumulates in the queue meanwhile. (on_commit runs on the writer's own thread only
-// without pipelined sync: the tests that hold the writer this way turn it off.)
+// when it syncs the batch itself: the tests that hold the writer this way turn the
+// pipeline off.)
 struct commit_gate {
   std::promise<void> entered;
   std::shared_future<void> release;
@@ -78,7 +79,7 @@ TEST_F(GroupWriter, AppendsThatArriveDuringACommitShareOneBatch) {
   std::promise<void> release;
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
-  options.pipelined_sync = false;
+  options.pipeline = sync_pipeline::off;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
 
@@ -101,7 +102,7 @@ TEST_F(GroupWriter, DuplicateGuardsStoreEachProviderIdOnce) {
   std::promise<void> release;
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
-  options.pipelined_sync = false;
+  options.pipeline = sync_pipeline::off;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
 
@@ -153,7 +154,7 @@ TEST_F(GroupWriter, AFullQueueAnswersOverloadedAndStoresNothing) {
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
   options.max_pending_groups = 2;
-  options.pipelined_sync = false;
+  options.pipeline = sync_pipeline::off;
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };
   group_writer writer(*db, options);
   auto ignore = [](commit_outcome) {};
@@ -267,7 +268,7 @@ TEST_F(GroupWriterParts, PipelinedSyncReportsABatchOnlyAfterItsSyncAndBoundsTheF
   std::promise<void> release;
   auto gate = std::make_shared<commit_gate>(release.get_future().share());
   group_writer_options options;
-  ASSERT_TRUE(options.pipelined_sync);  // the default
+  options.pipeline = sync_pipeline::always;  // e1 is pipelined although nothing waits behind it
   options.on_commit = [gate](const commit_stats& s) { (*gate)(s); };  // holds the sync thread
   group_writer writer(*db, options);
 
@@ -307,7 +308,7 @@ TEST_F(GroupWriterParts, WithoutPipelinedSyncEveryReadableNumberIsDurable) {
   ASSERT_TRUE(db->create_tenant_key("t").ok());
   auto prefix = key_builder().str("t").take();
   group_writer_options options;
-  options.pipelined_sync = false;
+  options.pipeline = sync_pipeline::off;
   group_writer writer(*db, options);
   std::vector<sequenced_op> seq{sequenced_op{write_op::put(family::events, prefix, "e1", true)}};
   EXPECT_EQ(submit_and_wait(writer, {}, std::move(seq)).sequences, std::vector<std::uint64_t>{1});

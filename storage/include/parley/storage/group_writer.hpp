@@ -80,13 +80,21 @@ struct commit_stats {
   bool ok = true;
 };
 
+/// When (with `sync`) the WAL fsync of a batch runs on a second thread while the writer
+/// goes on with the next batch. A pipelined batch is reported only once a sync covering
+/// it completed; reports stay in commit order either way.
+enum class sync_pipeline : std::uint8_t {
+  off,        ///< the writer thread syncs every batch itself
+  when_busy,  ///< pipelined while appends wait behind the batch or syncs are in flight;
+              ///< otherwise synced at once on the writer thread (no hand-off at low load)
+  always,     ///< every batch (tests use it to hold the sync thread deterministically)
+};
+
 struct group_writer_options {
   bool sync = true;                       ///< fsync the WAL before reporting durable
   std::size_t max_pending_groups = 65'536;///< queue bound: submit answers overloaded past it
   std::size_t max_batch_groups = 4'096;   ///< at most this many groups per WriteBatch
-  /// With `sync`: the WAL fsync of a batch runs on a second thread while the next batch
-  /// is written, and each batch is reported only once a sync covering it completed.
-  bool pipelined_sync = true;
+  sync_pipeline pipeline = sync_pipeline::when_busy;
   std::function<void(const commit_stats&)> on_commit;  ///< metrics hook (writer thread)
 };
 
@@ -155,6 +163,7 @@ class group_writer {
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;
   std::deque<unsynced> sync_queue_;
+  std::atomic<std::size_t> unsynced_batches_{0};  ///< handed to the sync thread, not yet reported
   bool sync_stopping_ = false;
   std::atomic<bool> broken_{false};  ///< a WAL sync failed: nothing more is written
   struct sequence_bound {
@@ -162,7 +171,7 @@ class group_writer {
     std::uint64_t durable = 0;
   };
   mutable std::mutex bounds_mutex_;
-  std::unordered_map<std::string, sequence_bound> bounds_;  ///< pipelined sync only
+  std::unordered_map<std::string, sequence_bound> bounds_;  ///< pipelined batches only
   std::thread sync_thread_;
 };
 
