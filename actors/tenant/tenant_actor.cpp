@@ -47,6 +47,11 @@ struct parked_status {
 constexpr std::int64_t park_ms = 10'000;
 constexpr std::size_t recent_sent_limit = 65'536;
 
+struct cached_sender {
+  std::string contact;
+  std::string phone_e164, email;
+};
+
 struct tenant_state {
   std::shared_ptr<const tenant_context> ctx;
   std::unordered_map<std::string, pending_key> pending_keys;
@@ -68,7 +73,9 @@ struct tenant_state {
   };
   std::unordered_map<std::string, std::deque<routed_result>> recent_results;
   std::unordered_map<std::string, active_conversation> active;
-  std::unordered_map<std::string, std::string> identity_cache;  ///< type|external id -> contact
+  /// type|external id -> its contact, with the phone and email the sender showed when its
+  /// links were last checked (a message showing the same needs no further lookup).
+  std::unordered_map<std::string, cached_sender> identity_cache;
   std::unordered_map<std::string, std::string> link_cache;      ///< p:e164 / e:email -> contact
   std::map<std::string, usage_day> usage_totals;  ///< day -> what the stored record holds (this actor writes it)
   /// Raw webhook keys end in this actor's random id and a counter: unique without a
@@ -86,7 +93,8 @@ struct resolved {
   std::string merge_other;  ///< a known contact of this sender to merge into `contact` first
 };
 
-void cache_put(std::unordered_map<std::string, std::string>& cache, std::size_t limit, std::string key, std::string value) {
+template <class Value>
+void cache_put(std::unordered_map<std::string, Value>& cache, std::size_t limit, std::string key, Value value) {
   // A bounded cache: when full it starts over (cheap, and storage has every entry).
   if (cache.size() >= limit) cache.clear();
   cache[std::move(key)] = std::move(value);
@@ -115,17 +123,22 @@ result<std::string> linked_contact(tenant_state& st, const std::string& cache_ke
 result<resolved> resolve(tenant_state& st, const channel_info& ch, const inbound_message& msg) {
   const auto& tenant = st.ctx->tenant;
   std::string cache_key = std::string(to_string(ch.type)) + "|" + msg.external_id;
+  auto cached = st.identity_cache.find(cache_key);
+  if (cached != st.identity_cache.end() && cached->second.phone_e164 == msg.phone_e164 &&
+      cached->second.email == msg.email) {
+    return resolved{cached->second.contact, {}, {}};  // the usual case: nothing changed
+  }
   auto id_key = storage::identity_key(tenant, ch.type, msg.external_id);
   std::string known;
-  if (auto it = st.identity_cache.find(cache_key); it != st.identity_cache.end()) {
-    known = it->second;
+  if (cached != st.identity_cache.end()) {
+    known = cached->second.contact;
   } else {
     auto found = lookup(*st.ctx->db, storage::family::identities, id_key);
     if (!found) return std::move(found).err();
     known = found->value_or(std::string());
   }
   if (!known.empty() && msg.phone_e164.empty() && msg.email.empty()) {
-    cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, known);
+    cache_put(st.identity_cache, st.ctx->identity_cache_entries, std::move(cache_key), cached_sender{known, {}, {}});
     return resolved{known, {}, {}};
   }
 
@@ -161,7 +174,11 @@ result<resolved> resolve(tenant_state& st, const channel_info& ch, const inbound
     out.identity_ops.push_back(storage::write_op::put(storage::family::identities, l.storage_key, out.contact));
     cache_put(st.link_cache, st.ctx->identity_cache_entries, l.cache_key, out.contact);
   }
-  cache_put(st.identity_cache, st.ctx->identity_cache_entries, cache_key, out.contact);
+  // Links change only through this actor: a new link is made only where none exists, and
+  // merges and erasures clear both caches. So this sender showing the same phone and
+  // email again resolves to the same contact.
+  cache_put(st.identity_cache, st.ctx->identity_cache_entries, std::move(cache_key),
+            cached_sender{out.contact, msg.phone_e164, msg.email});
   return out;
 }
 
@@ -333,13 +350,13 @@ void on_inbound(self_ptr self, inbound_job& job) {
   }
   // Group the body's messages by customer, keeping their order.
   std::vector<std::pair<std::string, std::vector<inbound_message>>> by_customer;
-  for (const auto& m : fresh) {
+  for (auto& m : fresh) {
     auto it = std::find_if(by_customer.begin(), by_customer.end(), [&](const auto& g) { return g.first == m.external_id; });
     if (it == by_customer.end()) {
       by_customer.emplace_back(m.external_id, std::vector<inbound_message>{});
       it = std::prev(by_customer.end());
     }
-    it->second.push_back(m);
+    it->second.push_back(std::move(m));
   }
   std::optional<storage::write_op> raw;
   if (job.raw_body && !fresh.empty()) {
