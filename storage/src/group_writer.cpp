@@ -359,13 +359,13 @@ void group_writer::commit(std::vector<queued>& batch) {
     stats.records = 0;
   }
   unsynced written_batch;
-  if (pipelined && stats.records > 0 && !numbered_tops.empty()) {
-    // Before the write makes them readable: feed readers stop below these numbers
-    // until the sync that makes them durable (finish()).
+  if (options_.pipeline != sync_pipeline::off && stats.records > 0 && !numbered_tops.empty()) {
+    // A pipelined batch's numbers are noted before the write makes them readable: feed
+    // readers stop below them until the sync that makes them durable (finish()). A batch
+    // synced here is readable only once durable; finish() notes it as durable at once.
     std::lock_guard lock(bounds_mutex_);
     for (auto& [id, n] : numbered_tops) {
-      auto& b = bounds_[id];
-      b.handed_out = std::max(b.handed_out, n);
+      if (pipelined) bounds_[id].handed_out = std::max(bounds_[id].handed_out, n);
       written_batch.numbered.emplace_back(id, n);
     }
   }
@@ -411,6 +411,7 @@ void group_writer::finish(unsynced& b) {
     for (const auto& [id, n] : b.numbered) {
       auto& bound = bounds_[id];
       bound.durable = std::max(bound.durable, n);
+      bound.handed_out = std::max(bound.handed_out, n);
     }
   }
   if (options_.on_commit) options_.on_commit(b.stats);
