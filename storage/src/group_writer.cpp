@@ -96,6 +96,11 @@ std::optional<std::uint64_t> group_writer::durable_bound(family f, std::string_v
   return it->second.durable;
 }
 
+void group_writer::mark_broken() {
+  broken_.store(true);
+  db_.internals().log_failed.store(true);
+}
+
 bool group_writer::healthy() const {
   if (broken_.load()) return false;
   std::lock_guard lock(mutex_);
@@ -378,6 +383,9 @@ void group_writer::commit(std::vector<queued>& batch) {
     if (s.ok()) impl.note_written(wb.GetDataSize());
     if (!s.ok()) {
       stats.ok = false;
+      // A log that failed a write or an fsync is not written to again: what it holds is
+      // unknown, and RocksDB's log writer refuses (asserts) any later write to it.
+      if (s.IsIOError()) mark_broken();
       errc code = to_error(s, "commit").code;
       for (auto& out : outcomes) {
         if (out.code == errc::ok) out.code = code;
@@ -444,7 +452,7 @@ void group_writer::run_sync() {
       sync_time = std::chrono::steady_clock::now() - start;
       if (!s.ok()) {
         failed = to_error(s, "WAL sync").code;
-        broken_.store(true);
+        mark_broken();
       }
     }
     for (auto& b : work) {

@@ -331,8 +331,9 @@ store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 store::~store() {
   if (!impl_ || !impl_->db) return;
   impl_->open = false;
-  // Flush so a restart replays little WAL; the WAL alone would also be enough.
-  (void)impl_->db->FlushWAL(true);
+  // Flush so a restart replays little WAL; the WAL alone would also be enough. A log
+  // that failed is left as it is (RocksDB refuses to write it again).
+  if (!impl_->log_failed.load()) (void)impl_->db->FlushWAL(true);
   for (auto* h : impl_->handles) {
     if (h != nullptr) (void)impl_->db->DestroyColumnFamilyHandle(h);
   }
@@ -349,6 +350,7 @@ result<std::unique_ptr<store>> store::open(store_options options) {
   i->options = std::move(options);
 
   rocksdb::DBOptions db_options;
+  if (i->options.env != nullptr) db_options.env = i->options.env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -736,6 +738,7 @@ status store::check_master_key() {
 bool store::has_tenant_key(std::string_view tenant) const { return impl_->tenant_key(tenant).ok(); }
 
 status store::flush() {
+  if (impl_->log_failed.load()) return make_error(errc::io_error, "the write-ahead log failed: restart to recover");
   rocksdb::FlushOptions fo;
   fo.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> handles(impl_->handles.begin(), impl_->handles.end());
@@ -994,7 +997,7 @@ void store::maintenance_hold::refresh() {
   if (impl_->throttled > 0 && impl_->limiter) impl_->limiter->resample();
 }
 
-bool store::healthy() const noexcept { return impl_->open.load(); }
+bool store::healthy() const noexcept { return impl_->open.load() && !impl_->log_failed.load(); }
 const retention_policy& store::retention() const noexcept { return *impl_->options.retention; }
 const std::string& store::path() const noexcept { return impl_->options.path; }
 

@@ -91,6 +91,9 @@ struct store::impl {
   std::array<rocksdb::ColumnFamilyHandle*, family_count> handles{};
   std::array<std::unique_ptr<ttl_filter>, family_count> filters;
   std::atomic<bool> open{false};
+  /// A write or fsync of the write-ahead log failed (group_writer): nothing more is
+  /// written to it, flushed or synced; a restart recovers.
+  std::atomic<bool> log_failed{false};
 
   /// Background write limit while maintenance runs (null: no limit configured).
   std::shared_ptr<background_limiter> limiter;

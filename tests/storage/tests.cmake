@@ -10,6 +10,7 @@ parley_test(parley_storage_tests
     ${CMAKE_CURRENT_LIST_DIR}/retention_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/group_writer_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/crash_test.cpp
-  LIBS parley_storage)
+    ${CMAKE_CURRENT_LIST_DIR}/wal_failure_test.cpp
+  LIBS parley_storage RocksDB::rocksdb-shared)
 target_compile_definitions(parley_storage_tests PRIVATE PARLEY_CRASH_WRITER="$<TARGET_FILE:parley_crash_writer>")
 add_dependencies(parley_storage_tests parley_crash_writer)

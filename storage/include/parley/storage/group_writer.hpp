@@ -125,8 +125,9 @@ class group_writer {
   /// they saw can never be lost by a crash and handed out again). Otherwise nullopt:
   /// every stored number of the prefix is durable.
   [[nodiscard]] std::optional<std::uint64_t> durable_bound(family f, std::string_view prefix) const;
-  /// False once stopped, or after a WAL sync failed (nothing more is then written:
-  /// what the log holds after a failed fsync is unknown until a restart recovers it).
+  /// False once stopped, or after a WAL write or sync failed (nothing more is then
+  /// written: what the log holds after a failed fsync is unknown until a restart
+  /// recovers it).
   [[nodiscard]] bool healthy() const;
   [[nodiscard]] bool sync() const noexcept { return options_.sync; }
 
@@ -150,6 +151,8 @@ class group_writer {
     std::vector<std::pair<std::string, std::uint64_t>> numbered;  ///< sequence id -> top number written
   };
   void run_sync();
+  /// After a failed WAL write or sync: this writer and the store write nothing more.
+  void mark_broken();
   void finish(unsynced& b);
 
   store& db_;
@@ -165,7 +168,7 @@ class group_writer {
   std::deque<unsynced> sync_queue_;
   std::atomic<std::size_t> unsynced_batches_{0};  ///< handed to the sync thread, not yet reported
   bool sync_stopping_ = false;
-  std::atomic<bool> broken_{false};  ///< a WAL sync failed: nothing more is written
+  std::atomic<bool> broken_{false};  ///< a WAL write or sync failed: nothing more is written
   struct sequence_bound {
     std::uint64_t handed_out = 0;
     std::uint64_t durable = 0;

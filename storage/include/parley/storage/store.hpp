@@ -19,6 +19,10 @@
 #include "parley/storage/families.hpp"
 #include "parley/storage/retention.hpp"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace parley::storage {
 
 /// How to open a store. `retention` is required.
@@ -48,6 +52,9 @@ struct store_options {
   /// on the disk ahead of the write-ahead log's fsyncs, and every commit waits behind
   /// them. 0: no limit.
   std::uint64_t maintenance_write_bytes_per_second = 16u << 20;
+  /// Tests only: the RocksDB environment to open with (fault injection); it must outlive
+  /// the store. nullptr: RocksDB's default.
+  rocksdb::Env* env = nullptr;
 };
 
 /// A record as read back: key, creation time, plaintext body.
