@@ -253,6 +253,7 @@ class session final : public session_base {
   void on_header(error_code ec, std::size_t n);
   void send_continue();
   void read_body();
+  bool parse_buffered_body();
   void on_body(error_code ec, std::size_t n);
   void on_read_error(error_code ec);
   void dispatch();
@@ -368,7 +369,30 @@ void session<Stream>::on_header(error_code ec, std::size_t) {
   if (const auto id = head["X-Request-Id"]; sane_request_id(id)) request_id_.assign(id);
   if (parser_->is_done()) return dispatch();
   if (beast::iequals(head[bhttp::field::expect], "100-continue")) return send_continue();
+  if (parse_buffered_body()) return;
   read_body();
+}
+
+// A small body usually arrives with its header: parse what is buffered now rather than
+// start a read (with its timer) that would complete at once. False: more bytes are
+// needed, read_body() goes on from where the parser stopped.
+template <class Stream>
+bool session<Stream>::parse_buffered_body() {
+  parser_->eager(true);
+  error_code ec;
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    const std::size_t n = parser_->put(buffer_.data(), ec);
+    buffer_.consume(n);
+    if (ec == bhttp::error::need_more) return false;
+    if (ec) {
+      on_read_error(ec);
+      return true;
+    }
+    if (n == 0) return false;
+  }
+  if (!parser_->is_done()) return false;
+  dispatch();
+  return true;
 }
 
 // Clients such as curl wait (a second) for "100 Continue" before sending a large body.

@@ -473,6 +473,25 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_NE(c.read().body().find("path=/echo/c;"), std::string::npos);
 }
 
+// A body that came with its header is parsed from the buffer at once; one that comes
+// later, or in chunks, is read on. Either way the handler gets it whole.
+TEST(HttpServer, BodiesAreReadWholeWithTheHeaderOrAfterIt) {
+  harness h({}, echo_routes());
+  client c(h.port());
+  ASSERT_FALSE(c.connect_error());
+  EXPECT_NE(c.roundtrip(post("/echo/1", "in one piece")).body().find(";body=in one piece"), std::string::npos);
+
+  ASSERT_FALSE(c.write("POST /echo/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nfirst"));
+  ASSERT_FALSE(c.write("-half"));
+  EXPECT_NE(c.read().body().find(";body=first-half"), std::string::npos);
+
+  const std::string head = "POST /echo/3 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  EXPECT_NE(c.roundtrip(head + "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").body().find(";body=abcde"), std::string::npos);
+  ASSERT_FALSE(c.write(head + "3\r\nab"));  // a chunk cut in the middle
+  ASSERT_FALSE(c.write("c\r\n0\r\n\r\n"));
+  EXPECT_NE(c.read().body().find(";body=abc"), std::string::npos);
+}
+
 TEST(HttpServer, HandlerMayAnswerLaterFromAnotherThread) {
   auto routes = std::make_shared<router>();
   std::promise<std::pair<std::shared_ptr<const request>, responder>> handed;
