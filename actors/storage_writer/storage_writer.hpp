@@ -8,7 +8,7 @@
 /// once and cached; tenant actors load it when they start, so conversation actors on the
 /// shared scheduler never wait on a read), and a full queue refuses instead of waiting.
 /// This used to be a detached actor of its own; calling the writer directly saves every
-/// webhook a thread hand-off (BENCHMARKS.md, "2026-12-01: fewer hand-offs").
+/// webhook a thread hand-off (BENCHMARKS.md, "2026-12-01 (later): one hand-off less").
 ///
 /// Completions run on the writer's threads: they must be quick and never block (post
 /// the answer to an Asio strand, or send a message to an actor).

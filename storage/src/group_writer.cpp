@@ -220,8 +220,9 @@ void group_writer::commit(std::vector<queued>& batch) {
   entries.reserve(op_count + 2 * numbered_count);
   numbered.reserve(2 * numbered_count + 1);  // one per sequenced op and at most one mark each: entries keep pointers, so no reallocation
   std::unordered_map<std::string, std::string_view> written;  // guard id -> encoded value
-  std::unordered_map<std::string, std::uint64_t> hwm_updates;
-  std::unordered_map<std::string, std::uint64_t> numbered_tops;  // sequence id -> highest number
+  // Sequence id (guard_id of family and prefix) -> the highest number this batch gives
+  // out: stored as the prefix's high-water mark, and noted for the feed's durable bound.
+  std::unordered_map<std::string, std::uint64_t> numbered_tops;
   bool has_range_delete = false;
   std::size_t ref_base = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
@@ -296,7 +297,6 @@ void group_writer::commit(std::vector<queued>& batch) {
         out.code = n.code();
         continue;
       }
-      hwm_updates[hwm_key(seq_op.op.fam, prefix)] = *n;
       numbered_tops[guard_id(seq_op.op.fam, prefix)] = *n;
       std::string full_key = prefix + encode_u64(*n);
       write_op op = std::move(seq_op.op);  // `prefix` refers into it: not used from here
@@ -313,7 +313,8 @@ void group_writer::commit(std::vector<queued>& batch) {
       out.sequences[i] = *n;
     }
   }
-  for (const auto& [key, n] : hwm_updates) {
+  for (const auto& [id, n] : numbered_tops) {
+    auto key = hwm_key(static_cast<family>(id.front()), std::string_view(id).substr(1));
     auto encoded = db_.encode(write_op::put(family::meta, key, encode_u64(n)));
     if (!encoded) continue;
     numbered.push_back(std::move(*encoded));

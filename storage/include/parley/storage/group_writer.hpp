@@ -7,8 +7,8 @@
 ///
 /// Durability: with `sync` (Parley's `--durability sync`) no callback reports `ok`
 /// before the batch's fsync has returned.
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
