@@ -97,6 +97,45 @@ bool is_http_parse_error(const error_code& ec) noexcept {
          ec != bhttp::error::partial_message;
 }
 
+// A whole response as it goes on the wire: status line, the handler's headers, Server,
+// X-Request-Id, Connection when it differs from the version's default, and for statuses
+// that carry one the type, length and (unless HEAD, which announces GET's length) body.
+// Written by hand into one buffer: a Beast serializer per response cost more than the
+// rest of the write. Header names and values come from handlers, never from a client
+// (the request id is one only after sane_request_id).
+void serialize(response& r, unsigned version, std::string_view request_id, bool keep_alive, bool head,
+               std::string& out) {
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+  const bool bodyless_status = r.status == 204 || r.status == 304 || r.status < 200;
+  const bool body = !bodyless_status && !head;
+  std::size_t size = 64 + reason.size() + r.content_type.size() + request_id.size() + (body ? r.body.size() : 0);
+  for (const auto& [name, value] : r.headers) size += name.size() + value.size() + 4;
+  out.clear();
+  out.reserve(size);
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out.append(name);
+    out += ": ";
+    out.append(value);
+    out += "\r\n";
+  };
+  for (const auto& [name, value] : r.headers) field(name, value);
+  field("Server", "parley");
+  field("X-Request-Id", request_id);
+  if (version == 10 && keep_alive) field("Connection", "keep-alive");
+  if (version != 10 && !keep_alive) field("Connection", "close");
+  if (!bodyless_status) {
+    if (!r.content_type.empty()) field("Content-Type", r.content_type);
+    field("Content-Length", std::to_string(r.body.size()));
+  }
+  out += "\r\n";
+  if (body) out += r.body;
+}
+
 /// What the listener and a responder's sink need from a session, whatever its stream.
 class session_base : public std::enable_shared_from_this<session_base> {
  public:
@@ -278,7 +317,7 @@ class session final : public session_base {
   Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bhttp::response<bhttp::string_body> res_;
+  std::string out_;  // a whole (not streamed) response, status line to body
   // A streamed response: its header, serializer, source and the piece being written.
   bhttp::response<bhttp::empty_body> stream_res_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_sr_;
@@ -542,28 +581,9 @@ void session<Stream>::respond(response r) {
 
   if (r.stream && !head_ && r.status >= 200 && r.status != 204 && r.status != 304) return respond_streamed(std::move(r));
 
-  res_.clear();  // drops the previous response's fields, keeps nothing stale
-  res_.version(version_);
-  res_.result(r.status);
-  for (auto& [name, value] : r.headers) res_.insert(name, value);
-  res_.set(bhttp::field::server, "parley");
-  res_.set("X-Request-Id", request_id_);
-  res_.keep_alive(!close_after_write_);
-  const bool bodyless_status = r.status == 204 || r.status == 304 || r.status < 200;
-  if (bodyless_status) {
-    res_.body().clear();
-  } else {
-    if (!r.content_type.empty()) res_.set(bhttp::field::content_type, r.content_type);
-    // HEAD: the length of what GET would send, no body bytes.
-    res_.content_length(r.body.size());
-    if (head_) {
-      res_.body().clear();
-    } else {
-      res_.body() = std::move(r.body);
-    }
-  }
+  serialize(r, version_, request_id_, !close_after_write_, head_, out_);
   tcp_layer().expires_after(opts_.body_timeout);  // a client that never reads must not pin us
-  bhttp::async_write(stream_, res_, beast::bind_front_handler(&session::on_written, self()));
+  asio::async_write(stream_, asio::buffer(out_), beast::bind_front_handler(&session::on_written, self()));
 }
 
 template <class Stream>
@@ -630,7 +650,7 @@ void session<Stream>::on_piece(result<std::string> piece) {
 
 template <class Stream>
 void session<Stream>::on_written(error_code ec, std::size_t) {
-  std::string().swap(res_.body());  // do not hold a large body while idle
+  if (out_.capacity() > k_idle_buffer_capacity) std::string().swap(out_);  // do not hold a large body while idle
   if (ec) {
     if (ec == beast::error::timeout) bump(owner_->count().timeouts);
     return close_now();

@@ -35,14 +35,39 @@ EVP_CIPHER_CTX* make_ctx(int encrypt) {
   return ctx;
 }
 
-EVP_CIPHER_CTX* thread_seal_ctx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter> ctx(make_ctx(1));
-  return ctx.get();
+// A thread's context for one direction, and the key it was last given. Setting a key
+// expands it (and costs OpenSSL's parameter handling); a thread mostly seals or opens
+// under one tenant's key in a row, so a record under the same key only sets its nonce.
+// The copy is compared in constant time and wiped with the thread.
+struct keyed_ctx {
+  std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter> ctx;
+  std::array<unsigned char, aead_key_bytes> key{};
+  bool has_key = false;
+
+  explicit keyed_ctx(int encrypt) : ctx(make_ctx(encrypt)) {}
+  ~keyed_ctx() { OPENSSL_cleanse(key.data(), key.size()); }
+  keyed_ctx(const keyed_ctx&) = delete;
+  keyed_ctx& operator=(const keyed_ctx&) = delete;
+
+  // The key to pass to an init call: null when the context already holds `k`.
+  const unsigned char* key_for_init(const aead_key& k) {
+    if (has_key && CRYPTO_memcmp(key.data(), k.data(), key.size()) == 0) return nullptr;
+    std::copy_n(k.data(), key.size(), key.data());
+    has_key = true;
+    return k.data();
+  }
+  // After a failed init or use the context's state is unknown: set the key next time.
+  void forget() { has_key = false; }
+};
+
+keyed_ctx& thread_seal_ctx() {
+  thread_local keyed_ctx ctx(1);
+  return ctx;
 }
 
-EVP_CIPHER_CTX* thread_open_ctx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_deleter> ctx(make_ctx(0));
-  return ctx.get();
+keyed_ctx& thread_open_ctx() {
+  thread_local keyed_ctx ctx(0);
+  return ctx;
 }
 
 // Random nonces, drawn from OpenSSL's generator 128 at a time per thread: one RAND_bytes
@@ -98,7 +123,8 @@ result<aead_key> aead_key::from_base64(std::string_view text) {
 std::string aead_key::to_base64() const { return base64_encode(view()); }
 
 status seal(const aead_key& key, std::string_view aad, std::string_view plaintext, std::string& out) {
-  EVP_CIPHER_CTX* ctx = thread_seal_ctx();
+  keyed_ctx& kc = thread_seal_ctx();
+  EVP_CIPHER_CTX* ctx = kc.ctx.get();
   if (ctx == nullptr) return make_error(errc::internal, "no AES-256-GCM");
   std::size_t base = out.size();
   out.resize(base + aead_nonce_bytes + plaintext.size() + aead_tag_bytes);
@@ -106,13 +132,14 @@ status seal(const aead_key& key, std::string_view aad, std::string_view plaintex
   next_nonce(nonce);
   auto* ciphertext = nonce + aead_nonce_bytes;
   int len = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) == 1 &&
+  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, kc.key_for_init(key), nonce, nullptr) == 1 &&
             EVP_EncryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
             EVP_EncryptUpdate(ctx, ciphertext, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
             EVP_EncryptFinal_ex(ctx, ciphertext + len, &len) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(aead_tag_bytes),
                                 ciphertext + plaintext.size()) == 1;
   if (!ok) {
+    kc.forget();
     out.resize(base);
     return make_error(errc::internal, "AES-256-GCM seal failed");
   }
@@ -121,7 +148,8 @@ status seal(const aead_key& key, std::string_view aad, std::string_view plaintex
 
 status open(const aead_key& key, std::string_view aad, std::string_view sealed, std::string& out) {
   if (sealed.size() < aead_overhead) return make_error(errc::corruption, "sealed value too short");
-  EVP_CIPHER_CTX* ctx = thread_open_ctx();
+  keyed_ctx& kc = thread_open_ctx();
+  EVP_CIPHER_CTX* ctx = kc.ctx.get();
   if (ctx == nullptr) return make_error(errc::internal, "no AES-256-GCM");
   const auto* nonce = bytes(sealed);
   std::size_t text_len = sealed.size() - aead_overhead;
@@ -133,12 +161,13 @@ status open(const aead_key& key, std::string_view aad, std::string_view sealed, 
   out.resize(base + text_len);
   auto* plain = reinterpret_cast<unsigned char*>(out.data() + base);
   int len = 0;
-  bool ok = EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) == 1 &&
+  bool ok = EVP_DecryptInit_ex2(ctx, nullptr, kc.key_for_init(key), nonce, nullptr) == 1 &&
             EVP_DecryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
             EVP_DecryptUpdate(ctx, plain, &len, ciphertext, static_cast<int>(text_len)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(aead_tag_bytes), tag) == 1 &&
             EVP_DecryptFinal_ex(ctx, plain + len, &len) == 1;
   if (!ok) {
+    kc.forget();
     OPENSSL_cleanse(out.data() + base, text_len);
     out.resize(base);
     return make_error(errc::corruption, "sealed value failed authentication");

@@ -1,13 +1,17 @@
 #include "parley/storage/keys.hpp"
 
+#include <cstring>
+
 namespace parley::storage {
 namespace {
 
 template <class T>
 void put_big_endian(std::string& out, T v) {
-  for (int shift = static_cast<int>(sizeof(T) * 8) - 8; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+  char bytes[sizeof(T)];
+  for (std::size_t i = 0; i < sizeof(T); ++i) {
+    bytes[i] = static_cast<char>((v >> (8 * (sizeof(T) - 1 - i))) & 0xFF);
   }
+  out.append(bytes, sizeof(T));
 }
 
 template <class T>
@@ -24,12 +28,20 @@ std::optional<T> get_big_endian(std::string_view& rest) noexcept {
 }  // namespace
 
 key_builder& key_builder::str(std::string_view s) {
-  for (char c : s) {
-    key_.push_back(c);
-    if (c == '\0') key_.push_back('\xFF');
+  // Keys are built several times per webhook: copy the runs between NULs whole (ids
+  // never hold one, so that is usually the whole string).
+  while (!s.empty()) {
+    const void* nul = std::memchr(s.data(), '\0', s.size());
+    if (nul == nullptr) {
+      key_.append(s);
+      break;
+    }
+    const auto run = static_cast<std::size_t>(static_cast<const char*>(nul) - s.data());
+    key_.append(s.data(), run);
+    key_.append("\0\xFF", 2);
+    s.remove_prefix(run + 1);
   }
-  key_.push_back('\0');
-  key_.push_back('\x01');
+  key_.append("\0\x01", 2);
   return *this;
 }
 

@@ -457,6 +457,54 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(stats.responses_2xx, 5U);
 }
 
+// Responses are written by hand: the status line follows the request's version, the
+// Connection header appears only where it differs from that version's default, and a
+// 204 has neither length nor body.
+TEST(HttpServer, ResponsesFollowTheRequestsVersionAndConnection) {
+  auto routes = echo_routes();
+  routes->add(method::get, "/empty", [](std::shared_ptr<const request>, responder r) {
+    response res;
+    res.status = 204;
+    res.headers.emplace_back("X-Extra", "kept");
+    r.send(std::move(res));
+  });
+  harness h({}, routes);
+  {
+    client c(h.port());
+    auto res = c.roundtrip(get("/echo/1"));
+    EXPECT_EQ(res.version(), 11U);
+    EXPECT_EQ(res.reason(), "OK");
+    EXPECT_EQ(res[bhttp::field::server], "parley");
+    EXPECT_EQ(res[bhttp::field::connection], "");
+    EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+    EXPECT_EQ(res[bhttp::field::content_length], std::to_string(res.body().size()));
+    auto empty = c.roundtrip(get("/empty"));
+    EXPECT_EQ(empty.result_int(), 204U);
+    EXPECT_EQ(empty["X-Extra"], "kept");
+    EXPECT_EQ(empty[bhttp::field::content_length], "");
+    EXPECT_TRUE(empty.body().empty());
+    // Still in step: a body sent with the 204 would have broken this one.
+    auto closing = c.roundtrip(get("/echo/2", "Connection: close\r\n"));
+    EXPECT_EQ(closing.result_int(), 200U);
+    EXPECT_EQ(closing[bhttp::field::connection], "close");
+    EXPECT_TRUE(is_closed(c.read_until_closed()));
+  }
+  {
+    client c(h.port());
+    auto res = c.roundtrip("GET /echo/3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    EXPECT_EQ(res.version(), 10U);
+    EXPECT_EQ(res[bhttp::field::connection], "keep-alive");
+    EXPECT_EQ(c.roundtrip(get("/echo/4")).result_int(), 200U);  // kept open
+  }
+  {
+    client c(h.port());
+    auto res = c.roundtrip("GET /echo/5 HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(res.version(), 10U);
+    EXPECT_EQ(res.body().rfind("path=/echo/5", 0), 0U);
+    EXPECT_TRUE(is_closed(c.read_until_closed()));
+  }
+}
+
 TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
   auto routes = echo_routes();
   std::promise<responder> slow;

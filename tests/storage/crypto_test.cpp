@@ -38,6 +38,34 @@ TEST(Crypto, WrongKeyAadOrAlteredBytesFailToOpen) {
   EXPECT_TRUE(out.empty());
 }
 
+// A thread keeps the last key it used set up in its context; every switch between keys,
+// in both directions and after a failed open, must still use the key it is given.
+TEST(Crypto, SwitchingKeysOnOneThreadUsesEachKey) {
+  auto a = aead_key::random();
+  auto b = aead_key::random();
+  const std::string body(300, 'p');
+  std::string under_a, under_b, again_a, out;
+  ASSERT_TRUE(seal(a, "x", body, under_a).ok());
+  ASSERT_TRUE(seal(b, "x", body, under_b).ok());
+  ASSERT_TRUE(seal(a, "x", body, again_a).ok());
+  for (const auto* sealed : {&under_a, &again_a}) {
+    out.clear();
+    ASSERT_TRUE(open(a, "x", *sealed, out).ok());
+    EXPECT_EQ(out, body);
+    EXPECT_EQ(open(b, "x", *sealed, out).code(), errc::corruption);
+  }
+  out.clear();
+  EXPECT_EQ(open(a, "x", under_b, out).code(), errc::corruption);  // a failed open, then the right key
+  ASSERT_TRUE(open(b, "x", under_b, out).ok());
+  EXPECT_EQ(out, body);
+  // A key with the same bytes as another (a copy) opens what the original sealed.
+  auto copy = aead_key::from_bytes(b.view());
+  ASSERT_TRUE(copy.ok());
+  out.clear();
+  ASSERT_TRUE(open(*copy, "x", under_b, out).ok());
+  EXPECT_EQ(out, body);
+}
+
 TEST(Crypto, KeysRoundTripThroughBase64) {
   auto key = aead_key::random();
   auto parsed = aead_key::from_base64(key.to_base64());
