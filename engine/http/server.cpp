@@ -102,8 +102,8 @@ bool is_http_parse_error(const error_code& ec) noexcept {
 // that carry one the type, length and (unless HEAD, which announces GET's length) body.
 // Written by hand into one buffer: a Beast serializer per response cost more than the
 // rest of the write. Header names and values come from handlers, never from a client
-// (the request id is one only after sane_request_id).
-void serialize(response& r, unsigned version, std::string_view request_id, bool keep_alive, bool head,
+// (the client's request id is echoed only once sane_request_id accepts it).
+void serialize(const response& r, unsigned version, std::string_view request_id, bool keep_alive, bool head,
                std::string& out) {
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
   const bool bodyless_status = r.status == 204 || r.status == 304 || r.status < 200;
