@@ -15,6 +15,7 @@
 #include "parley/hex.hpp"
 #include "parley/storage/keys.hpp"
 #include "parley/storage/records.hpp"
+#include "parley/thread_name.hpp"
 #include "registry/registry_actor.hpp"
 
 namespace parley::actors {
@@ -161,6 +162,7 @@ void on_result(self_ptr self, std::uint64_t generation, unsigned status, const s
 
 caf::behavior dispatcher(caf::stateful_actor<dispatcher_state>* self, std::shared_ptr<const dispatch_context> ctx,
                          std::shared_ptr<dispatch_hub::shared> shared, std::string tenant, std::uint64_t cursor) {
+  name_this_thread("parley-dispatch");
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.shared = std::move(shared);

@@ -12,6 +12,7 @@
 #include "parley/hex.hpp"
 #include "parley/ids.hpp"
 #include "parley/storage/keys.hpp"
+#include "parley/thread_name.hpp"
 
 namespace parley::actors {
 namespace {
@@ -340,6 +341,7 @@ void delete_key(self_ptr self, delete_key_cmd& cmd) {
 
 registry_actor::behavior_type registry_behavior(self_ptr self, std::shared_ptr<const registry_context> ctx) {
   self->state.ctx = std::move(ctx);
+  name_this_thread("parley-registry");
   return {
       [self](command_atom, create_tenant_cmd& c) { create_tenant(self, c); },
       [self](command_atom, delete_tenant_cmd& c) { delete_tenant(self, c); },

@@ -16,6 +16,7 @@
 #include "parley/actors/directory.hpp"
 #include "parley/storage/keys.hpp"
 #include "parley/storage/records.hpp"
+#include "parley/thread_name.hpp"
 #include "registry/registry_actor.hpp"
 
 namespace parley::actors {
@@ -138,6 +139,7 @@ std::vector<erase_contact_job> stored_erasures(const retention_context& ctx) {
 
 retention_actor::behavior_type retention_behavior(self_ptr self, std::shared_ptr<const retention_context> ctx) {
   self->state.ctx = std::move(ctx);
+  name_this_thread("parley-retain");
   // This actor's own thread (detached) yields to the threads that serve live traffic.
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   // Resume what the last run left unfinished: tenants still purging, erasures stored.

@@ -18,6 +18,7 @@
 #include "parley/actors/directory.hpp"
 #include "parley/ids.hpp"
 #include "parley/storage/records.hpp"
+#include "parley/thread_name.hpp"
 
 namespace parley::actors {
 namespace {
@@ -911,6 +912,7 @@ void resume_outbox(self_ptr self) {
 
 tenant_actor::behavior_type tenant_behavior(self_ptr self, std::shared_ptr<const tenant_context> ctx) {
   self->state.ctx = std::move(ctx);
+  name_this_thread("parley-tenant");
   storage::disable_thread_perf_counters();  // detached: this is the actor's own thread, which does its point reads
   // Load the tenant's data key here, on this detached thread: the conversation actors
   // seal their records on the shared scheduler and then find it cached. (A tenant being

@@ -30,6 +30,7 @@
 #include "engine/http/server.hpp"
 #include "providers/provider.hpp"
 #include "parley/actors/system.hpp"
+#include "parley/thread_name.hpp"
 #include "storage_writer/storage_writer.hpp"
 
 namespace parley::engine {
@@ -83,7 +84,7 @@ class process {
     // Everything that stores goes through the group-commit writer.
     runtime_.emplace(actors::system_options{cfg_.actor_threads});
     actors::storage_writer appender(writer_);
-    readers_.emplace(cfg_.reader_threads, 4096);
+    readers_.emplace(cfg_.reader_threads, 4096, "parley-reader");
 
     // Outbound: one delivery actor per channel (spawned on first use) speaking the
     // providers' send APIs through one shared HTTP client.
@@ -130,7 +131,7 @@ class process {
       }
     }
     registry_ = actors::spawn_registry(runtime_->system(), rctx);
-    background_.emplace(1, 64);
+    background_.emplace(1, 64, "parley-export");
     // Its one thread runs exports below the priority of the threads serving live traffic.
     (void)background_->submit([] { (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10); });
 
@@ -198,7 +199,10 @@ class process {
       if (!ec) begin_drain(signo);
     });
     for (std::size_t i = 0; i < cfg_.io_threads; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] {
+        name_this_thread("parley-io");
+        io_.run();
+      });
     }
     listeners_up_ = true;
     log->info("listening public={} admin={} durability={} tls={}", *public_addr, *admin_addr,

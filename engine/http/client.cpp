@@ -32,6 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parley/thread_name.hpp"
+
 namespace parley::engine::http {
 
 namespace {
@@ -545,7 +547,12 @@ client_state::client_state(client_options o) : opts(std::move(o)) {
   if (opts.max_connections_per_host == 0) opts.max_connections_per_host = 1;
   const std::size_t n = std::max<std::size_t>(opts.threads, 1);
   threads.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) threads.emplace_back([this] { io.run(); });
+  for (std::size_t i = 0; i < n; ++i) {
+    threads.emplace_back([this] {
+      name_this_thread("parley-client");
+      io.run();
+    });
+  }
 }
 
 void client_state::shutdown() {

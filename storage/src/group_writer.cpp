@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "parley/storage/keys.hpp"
+#include "parley/thread_name.hpp"
 #include "store_impl.hpp"
 
 namespace parley::storage {
@@ -113,6 +114,7 @@ std::size_t group_writer::pending() const {
 }
 
 void group_writer::run() {
+  name_this_thread("parley-writer");
   disable_thread_perf_counters();
   std::vector<queued> batch;
   for (;;) {
@@ -430,6 +432,7 @@ void group_writer::finish(unsynced& b) {
 }
 
 void group_writer::run_sync() {
+  name_this_thread("parley-sync");
   disable_thread_perf_counters();
   auto& impl = db_.internals();
   std::vector<unsynced> work;

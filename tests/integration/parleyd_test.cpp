@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <thread>
 
 #include "support/child_process.hpp"
 #include "support/tls_material.hpp"
@@ -64,6 +67,39 @@ TEST_F(Parleyd, StartsServesAdminRoutesAndExitsZeroOnSigterm) {
                            "parley_retention_last_purge_timestamp_seconds"}) {
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
   }
+
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait_exit(start_timeout_ms), 0) << read_file(log_path());
+}
+
+// Every thread of parleyd's own is named (what `top -H` and perf show); --io-threads 3
+// gives three I/O threads, and requests on several connections at once are all answered.
+TEST_F(Parleyd, NamesItsThreadsAndRunsTheIoThreadsItIsGiven) {
+  auto p = start({"--io-threads", "3"});
+  auto ready = await_ready(*p);
+  std::map<std::string, int> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(p->pid()) + "/task")) {
+    std::string name = read_file(task.path().string() + "/comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    ++names[name];
+  }
+  EXPECT_EQ(names["parley-io"], 3);
+  for (const char* name : {"parley-writer", "parley-sync", "parley-reader", "parley-registry", "parley-export"}) {
+    EXPECT_GE(names[name], 1) << name;
+  }
+
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&] {
+      for (int j = 0; j < 5; ++j) {
+        auto health = http_request(ready.admin_addr, "GET", "/healthz");
+        if (health && health->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 30);
 
   p->signal(SIGTERM);
   EXPECT_EQ(p->wait_exit(start_timeout_ms), 0) << read_file(log_path());

@@ -16,7 +16,8 @@ namespace parley::actors {
 
 class blocking_pool {
  public:
-  blocking_pool(std::size_t threads, std::size_t max_queued);
+  /// `name` names its threads (see parley::name_this_thread).
+  blocking_pool(std::size_t threads, std::size_t max_queued, const char* name = "parley-pool");
   ~blocking_pool();
   blocking_pool(const blocking_pool&) = delete;
   blocking_pool& operator=(const blocking_pool&) = delete;
