@@ -30,6 +30,18 @@ std::string hwm_key(family f, std::string_view prefix) {
 
 std::string encode_u64(std::uint64_t v) { return key_builder(8).u64(v).take(); }
 
+// A record's (family, key) as a view into the batch being committed: what a guard reads.
+struct family_key {
+  family fam;
+  std::string_view key;
+  bool operator==(const family_key&) const = default;
+};
+struct family_key_hash {
+  std::size_t operator()(const family_key& k) const noexcept {
+    return std::hash<std::string_view>{}(k.key) ^ static_cast<std::size_t>(k.fam);
+  }
+};
+
 // One record of the batch being built; `order` is its place in submission order.
 struct entry {
   const encoded_op* op;
@@ -136,7 +148,9 @@ void group_writer::run() {
 }
 
 result<std::uint64_t> group_writer::next_sequence(family f, const std::string& prefix) {
-  std::string id = guard_id(f, prefix);
+  thread_local std::string id;  // the writer's one thread: no allocation once it has grown
+  id.assign(1, static_cast<char>(f));
+  id.append(prefix);
   auto it = sequences_.find(id);
   if (it == sequences_.end()) {
     // First use since start: the larger of the stored high-water mark and the last key
@@ -162,7 +176,7 @@ result<std::uint64_t> group_writer::next_sequence(family f, const std::string& p
       last = std::max(last, r.u64().value_or(0));
     }
     if (!iter->status().ok()) return to_error(iter->status(), "sequence load");
-    it = sequences_.emplace(std::move(id), last).first;
+    it = sequences_.emplace(id, last).first;
   }
   return ++it->second;
 }
@@ -221,10 +235,15 @@ void group_writer::commit(std::vector<queued>& batch) {
   }
   entries.reserve(op_count + 2 * numbered_count);
   numbered.reserve(2 * numbered_count + 1);  // one per sequenced op and at most one mark each: entries keep pointers, so no reallocation
-  std::unordered_map<std::string, std::string_view> written;  // guard id -> encoded value
+  std::unordered_map<family_key, std::string_view, family_key_hash> written;  // -> encoded value
   // Sequence id (guard_id of family and prefix) -> the highest number this batch gives
   // out: stored as the prefix's high-water mark, and noted for the feed's durable bound.
-  std::unordered_map<std::string, std::uint64_t> numbered_tops;
+  // A batch numbers for few prefixes (one per tenant with events): a list, not a map.
+  std::vector<std::pair<std::string, std::uint64_t>> numbered_tops;
+  // Per group, reused: which guards were hit, which ops are skipped, and the ranged
+  // guards as (first op, guard) in op order.
+  std::vector<bool> guard_hit, skip_op;
+  std::vector<std::pair<std::size_t, std::size_t>> ranged;
   bool has_range_delete = false;
   std::size_t ref_base = 0;
   for (std::size_t g = 0; g < batch.size(); ++g) {
@@ -232,23 +251,23 @@ void group_writer::commit(std::vector<queued>& batch) {
     auto& out = outcomes[g];
     const std::size_t base = ref_base;
     ref_base += item.if_absent.size();
-    std::vector<bool> guard_hit(item.if_absent.size(), false);
+    guard_hit.assign(item.if_absent.size(), false);
     // A guard is hit when its key is stored, or written by an earlier group of this
     // batch or an earlier part of this group.
     auto check = [&](std::size_t k) -> std::optional<std::string> {
       const auto& gd = item.if_absent[k];
       if (present[base + k]) return std::move(found[base + k]);
-      if (auto it = written.find(guard_id(gd.fam, gd.key)); it != written.end()) {
+      if (auto it = written.find(family_key{gd.fam, gd.key}); it != written.end()) {
         auto rec = db_.decode(gd.fam, gd.key, it->second);
         return rec ? std::move(rec->body) : std::string();
       }
       return std::nullopt;
     };
     bool refused = false;
-    std::unordered_map<std::size_t, std::vector<std::size_t>> guards_at;  // first op -> ranged guards
+    ranged.clear();
     for (std::size_t k = 0; k < item.if_absent.size(); ++k) {
       if (item.if_absent[k].op_count > 0) {
-        guards_at[item.if_absent[k].first_op].push_back(k);
+        ranged.emplace_back(item.if_absent[k].first_op, k);
         continue;
       }
       if (auto existing = check(k); existing && !refused) {
@@ -263,18 +282,19 @@ void group_writer::commit(std::vector<queued>& batch) {
       ++stats.duplicates;
       continue;
     }
-    std::vector<bool> skip_op(item.ops.size(), false);
+    skip_op.assign(item.ops.size(), false);
+    std::stable_sort(ranged.begin(), ranged.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t next_ranged = 0;
     for (std::size_t i = 0; i < item.ops.size(); ++i) {
-      if (auto at = guards_at.find(i); at != guards_at.end()) {
-        for (std::size_t k : at->second) {
-          auto existing = check(k);
-          if (!existing) continue;
-          guard_hit[k] = true;
-          out.skipped.push_back(k);
-          out.skipped_existing.push_back(std::move(*existing));
-          const auto& gd = item.if_absent[k];
-          for (std::size_t j = gd.first_op; j < gd.first_op + gd.op_count; ++j) skip_op[j] = true;
-        }
+      for (; next_ranged < ranged.size() && ranged[next_ranged].first <= i; ++next_ranged) {
+        const std::size_t k = ranged[next_ranged].second;
+        auto existing = check(k);
+        if (!existing) continue;
+        guard_hit[k] = true;
+        out.skipped.push_back(k);
+        out.skipped_existing.push_back(std::move(*existing));
+        const auto& gd = item.if_absent[k];
+        for (std::size_t j = gd.first_op; j < gd.first_op + gd.op_count; ++j) skip_op[j] = true;
       }
       if (skip_op[i]) continue;
       const auto& op = item.ops[i];
@@ -283,7 +303,7 @@ void group_writer::commit(std::vector<queued>& batch) {
       ++stats.records;
       stats.bytes += op.key.size() + op.value.size();
       if (!op.erase && (guarded_families >> static_cast<unsigned>(op.fam) & 1u) != 0) {
-        written[guard_id(op.fam, op.key)] = op.value;
+        written[family_key{op.fam, op.key}] = op.value;
       }
     }
     if (!out.skipped.empty()) ++stats.duplicates;
@@ -299,7 +319,11 @@ void group_writer::commit(std::vector<queued>& batch) {
         out.code = n.code();
         continue;
       }
-      numbered_tops[guard_id(seq_op.op.fam, prefix)] = *n;
+      auto top = std::find_if(numbered_tops.begin(), numbered_tops.end(), [&](const auto& t) {
+        return static_cast<family>(t.first.front()) == seq_op.op.fam && std::string_view(t.first).substr(1) == prefix;
+      });
+      if (top == numbered_tops.end()) numbered_tops.emplace_back(guard_id(seq_op.op.fam, prefix), *n);
+      else top->second = *n;
       std::string full_key = prefix + encode_u64(*n);
       write_op op = std::move(seq_op.op);  // `prefix` refers into it: not used from here
       op.key = std::move(full_key);
