@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -31,10 +30,15 @@ struct conversation_state_holder {
   std::int64_t indexed_activity_ms = 0;  ///< last_message_at as the activity index has it
   std::size_t keyword_max_len = 0;       ///< the longest stop or start keyword
   std::vector<storage::write_op> pending_identity_ops;
-  std::deque<std::string> recent_order;
+  // Rings of the last recent_limit entries, oldest at *_next once full. Vectors, not
+  // deques: a std::deque allocates ~600 bytes on construction, which 100k active
+  // conversations would pay twice even before their first message.
+  std::vector<std::string> recent_order;
+  std::size_t recent_next = 0;
   std::unordered_set<std::string> recent;  ///< channel|provider id of committed messages
   std::unordered_map<std::uint64_t, storage::message_record> recent_records;
-  std::deque<std::uint64_t> recent_record_order;
+  std::vector<std::uint64_t> recent_record_order;
+  std::size_t recent_record_next = 0;
   std::uint64_t received = 0;
   int in_flight = 0;
   std::int64_t last_activity_ms = 0;
@@ -71,10 +75,13 @@ std::size_t longest(const std::vector<std::string>& a, const std::vector<std::st
 
 void remember_record(conversation_state_holder& st, const storage::message_record& m) {
   if (!st.recent_records.contains(m.seq)) {
-    st.recent_record_order.push_back(m.seq);
-    if (st.recent_record_order.size() > recent_limit) {
-      st.recent_records.erase(st.recent_record_order.front());
-      st.recent_record_order.pop_front();
+    if (st.recent_record_order.size() < recent_limit) {
+      st.recent_record_order.push_back(m.seq);
+    } else {
+      auto& oldest = st.recent_record_order[st.recent_record_next];
+      st.recent_records.erase(oldest);
+      oldest = m.seq;
+      st.recent_record_next = (st.recent_record_next + 1) % recent_limit;
     }
   }
   st.recent_records[m.seq] = m;
@@ -82,11 +89,14 @@ void remember_record(conversation_state_holder& st, const storage::message_recor
 
 void remember_id(conversation_state_holder& st, std::string id) {
   if (!st.recent.insert(id).second) return;
-  st.recent_order.push_back(std::move(id));
-  if (st.recent_order.size() > recent_limit) {
-    st.recent.erase(st.recent_order.front());
-    st.recent_order.pop_front();
+  if (st.recent_order.size() < recent_limit) {
+    st.recent_order.push_back(std::move(id));
+    return;
   }
+  auto& oldest = st.recent_order[st.recent_next];
+  st.recent.erase(oldest);
+  oldest = std::move(id);
+  st.recent_next = (st.recent_next + 1) % recent_limit;
 }
 
 void arm_idle_timer(self_ptr self) {
