@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "parley/actors/directory.hpp"
 #include "parley/actors/views.hpp"
@@ -73,30 +75,29 @@ std::size_t longest(const std::vector<std::string>& a, const std::vector<std::st
   return n;
 }
 
+// Adds `value` to a ring of at most recent_limit entries (`next`: the oldest, once full)
+// and returns the entry it displaced, if any.
+template <class T>
+std::optional<T> push_ring(std::vector<T>& ring, std::size_t& next, T value) {
+  if (ring.size() < recent_limit) {
+    ring.push_back(std::move(value));
+    return std::nullopt;
+  }
+  T displaced = std::exchange(ring[next], std::move(value));
+  next = (next + 1) % recent_limit;
+  return displaced;
+}
+
 void remember_record(conversation_state_holder& st, const storage::message_record& m) {
   if (!st.recent_records.contains(m.seq)) {
-    if (st.recent_record_order.size() < recent_limit) {
-      st.recent_record_order.push_back(m.seq);
-    } else {
-      auto& oldest = st.recent_record_order[st.recent_record_next];
-      st.recent_records.erase(oldest);
-      oldest = m.seq;
-      st.recent_record_next = (st.recent_record_next + 1) % recent_limit;
-    }
+    if (auto old = push_ring(st.recent_record_order, st.recent_record_next, m.seq)) st.recent_records.erase(*old);
   }
   st.recent_records[m.seq] = m;
 }
 
 void remember_id(conversation_state_holder& st, std::string id) {
   if (!st.recent.insert(id).second) return;
-  if (st.recent_order.size() < recent_limit) {
-    st.recent_order.push_back(std::move(id));
-    return;
-  }
-  auto& oldest = st.recent_order[st.recent_next];
-  st.recent.erase(oldest);
-  oldest = std::move(id);
-  st.recent_next = (st.recent_next + 1) % recent_limit;
+  if (auto old = push_ring(st.recent_order, st.recent_next, std::move(id))) st.recent.erase(*old);
 }
 
 void arm_idle_timer(self_ptr self) {
