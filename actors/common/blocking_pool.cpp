@@ -6,10 +6,8 @@ namespace parley::actors {
 
 blocking_pool::blocking_pool(std::size_t threads, std::size_t max_queued, const char* name) : max_queued_(max_queued) {
   for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, name] {
-      name_this_thread(name);
-      run();
-    });
+    threads_.emplace_back([this] { run(); });
+    name_thread(threads_.back(), name);
   }
 }
 

@@ -199,10 +199,8 @@ class process {
       if (!ec) begin_drain(signo);
     });
     for (std::size_t i = 0; i < cfg_.io_threads; ++i) {
-      threads_.emplace_back([this] {
-        name_this_thread("parley-io");
-        io_.run();
-      });
+      threads_.emplace_back([this] { io_.run(); });
+      name_thread(threads_.back(), "parley-io");
     }
     listeners_up_ = true;
     log->info("listening public={} admin={} durability={} tls={}", *public_addr, *admin_addr,

@@ -548,10 +548,8 @@ client_state::client_state(client_options o) : opts(std::move(o)) {
   const std::size_t n = std::max<std::size_t>(opts.threads, 1);
   threads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    threads.emplace_back([this] {
-      name_this_thread("parley-client");
-      io.run();
-    });
+    threads.emplace_back([this] { io.run(); });
+    name_thread(threads.back(), "parley-client");
   }
 }
 

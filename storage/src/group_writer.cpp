@@ -52,7 +52,11 @@ struct entry {
 
 group_writer::group_writer(store& db, group_writer_options options)
     : db_(db), options_(std::move(options)), thread_([this] { run(); }) {
-  if (options_.sync && options_.pipeline != sync_pipeline::off) sync_thread_ = std::thread([this] { run_sync(); });
+  name_thread(thread_, "parley-writer");
+  if (options_.sync && options_.pipeline != sync_pipeline::off) {
+    sync_thread_ = std::thread([this] { run_sync(); });
+    name_thread(sync_thread_, "parley-sync");
+  }
 }
 
 group_writer::~group_writer() { stop(); }
@@ -126,7 +130,6 @@ std::size_t group_writer::pending() const {
 }
 
 void group_writer::run() {
-  name_this_thread("parley-writer");
   disable_thread_perf_counters();
   std::vector<queued> batch;
   for (;;) {
@@ -456,7 +459,6 @@ void group_writer::finish(unsynced& b) {
 }
 
 void group_writer::run_sync() {
-  name_this_thread("parley-sync");
   disable_thread_perf_counters();
   auto& impl = db_.internals();
   std::vector<unsynced> work;
