@@ -360,6 +360,9 @@ class process {
     add("parley_storage_running_flushes", "Memtable flushes running now.", &storage::engine_stats::running_flushes);
     add("parley_storage_sst_bytes", "Size of the live SST files.", &storage::engine_stats::live_sst_bytes);
     add("parley_storage_memtable_bytes", "Memory held by memtables.", &storage::engine_stats::memtable_bytes);
+    add("parley_storage_table_reader_bytes", "Memory of open table files outside the block cache.",
+        &storage::engine_stats::table_reader_bytes);
+    add("parley_storage_block_cache_bytes", "What the block cache holds now.", &storage::engine_stats::block_cache_bytes);
     add("parley_storage_trash_bytes", "Freed table files still waiting for their paced deletion.",
         &storage::engine_stats::trash_bytes);
     add("parley_storage_background_write_limit_bytes_per_second",

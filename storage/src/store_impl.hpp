@@ -99,6 +99,8 @@ struct store::impl {
   std::shared_ptr<background_limiter> limiter;
   /// Paced deletion of obsolete files (null: files are deleted at once).
   std::shared_ptr<rocksdb::SstFileManager> files;
+  /// The block cache all families share.
+  std::shared_ptr<rocksdb::Cache> block_cache;
   std::mutex throttle_mutex;
   int throttled = 0;  ///< maintenance holds (guarded by throttle_mutex)
   /// Bytes committed (write batches), for the live write rate.

@@ -62,7 +62,8 @@ TEST_F(Parleyd, StartsServesAdminRoutesAndExitsZeroOnSigterm) {
                            "process_resident_memory_bytes", "process_cpu_seconds_total", "parley_http_requests_total",
                            "parley_http_request_duration_seconds_bucket{listener=\"admin\",le=\"0.00025\"}",
                            "parley_storage_pending_compaction_bytes", "parley_storage_running_compactions",
-                           "parley_storage_sst_bytes", "parley_storage_memtable_bytes", "parley_storage_trash_bytes",
+                           "parley_storage_sst_bytes", "parley_storage_memtable_bytes",
+                           "parley_storage_table_reader_bytes", "parley_storage_block_cache_bytes", "parley_storage_trash_bytes",
                            "parley_storage_background_write_limit_bytes_per_second",
                            "parley_retention_last_purge_timestamp_seconds"}) {
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
