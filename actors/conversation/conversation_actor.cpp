@@ -35,9 +35,9 @@ struct conversation_state_holder {
   // Rings of the last recent_limit entries, oldest at *_next once full. Vectors, not
   // deques: a std::deque allocates ~600 bytes on construction, which 100k active
   // conversations would pay twice even before their first message.
-  std::vector<std::string> recent_order;
-  std::size_t recent_next = 0;
   std::unordered_set<std::string> recent;  ///< channel|provider id of committed messages
+  std::vector<const std::string*> recent_order;  ///< into `recent` (its elements never move)
+  std::size_t recent_next = 0;
   std::unordered_map<std::uint64_t, storage::message_record> recent_records;
   std::vector<std::uint64_t> recent_record_order;
   std::size_t recent_record_next = 0;
@@ -96,8 +96,9 @@ void remember_record(conversation_state_holder& st, const storage::message_recor
 }
 
 void remember_id(conversation_state_holder& st, std::string id) {
-  if (!st.recent.insert(id).second) return;
-  if (auto old = push_ring(st.recent_order, st.recent_next, std::move(id))) st.recent.erase(*old);
+  auto [it, added] = st.recent.insert(std::move(id));
+  if (!added) return;
+  if (auto old = push_ring(st.recent_order, st.recent_next, &*it)) st.recent.erase(st.recent.find(**old));
 }
 
 void arm_idle_timer(self_ptr self) {
@@ -556,7 +557,9 @@ void on_committed(self_ptr self, conversation_committed& c) {
   }
   if (c.refused_send && st.state.message_count > 0) --st.state.message_count;  // its seq stays unused
   if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
-  if (c.carried_identity) st.pending_identity_ops.clear();
+  // Assigned, not cleared: most conversations carry identity records once, and a cleared
+  // vector would keep its capacity for the actor's lifetime.
+  if (c.carried_identity) st.pending_identity_ops = std::vector<storage::write_op>();
   std::int64_t now = st.ctx->time->now_ms();
   st.ctx->usage->add(usage_counter::inbound, now, c.stored_provider_ids.size());
   st.ctx->usage->add(usage_counter::duplicates, now, c.skipped);
