@@ -23,7 +23,8 @@
 # with sync):
 #   S4  start to ready line on that store (3 restarts)
 #   S1  W1 on that store against W1 on an empty store, interleaved
-#   S3  RSS after --s-active conversations received a message, and RSS when idle
+#   S3  RSS after the S1 rounds, and after --s-active stored conversations then received
+#       one message each
 #   S2  GET /v1/conversations/{id}/messages?limit=50 under wrk, random conversations:
 #       16 connections closed loop, then 1 connection
 #
@@ -435,7 +436,9 @@ errs = sum(r.get("errors", 0) for r in rows)
 print("\nstore")
 m = mmm("s4_ready_s", "seconds")
 if m: print("  S4 start to ready (target <= 5 s)            " + " / ".join(f"{x:.2f}" for x in m) + " s")
-for what, label in [("s3_rss_before_kib", "S3 RSS idle after restart"), ("s3_rss_active_kib", "S3 RSS with the active set")]:
+m = mmm("s4_ready_s", "rss_kib")
+if m: print("  RSS at the ready line                        " + " / ".join(f"{x/1024:.0f}" for x in m) + " MiB")
+for what, label in [("s3_rss_before_kib", "S3 RSS after the S1 rounds"), ("s3_rss_active_kib", "S3 RSS with the active set")]:
     v = vals(what, "rss_kib")
     if v: print(f"  {label:<44} {v[0]/1024:.0f} MiB (target <= 1024)")
 v = vals("s_preload", "throughput")
