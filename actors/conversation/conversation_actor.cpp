@@ -32,6 +32,9 @@ struct conversation_state_holder {
   std::int64_t indexed_activity_ms = 0;  ///< last_message_at as the activity index has it
   std::size_t keyword_max_len = 0;       ///< the longest stop or start keyword
   std::vector<storage::write_op> pending_identity_ops;
+  /// Identity records stored and dropped from the front of pending_identity_ops, counted
+  /// from the actor's start: a commit drops only what its own group carried.
+  std::uint64_t identity_ops_stored = 0;
   // Rings of the last recent_limit entries, oldest at *_next once full. Vectors, not
   // deques: a std::deque allocates ~600 bytes on construction, which 100k active
   // conversations would pay twice even before their first message.
@@ -133,13 +136,14 @@ void add_state_ops(conversation_state_holder& st, storage::write_group& g) {
 // `then`, when set, also sees the outcome before this actor hears of it (on the writer's
 // thread, or on this one when the append is refused).
 void submit(self_ptr self, storage::write_group group, std::vector<storage::sequenced_op> sequenced,
-            std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids, bool carries_identity,
+            std::shared_ptr<ack_tracker> ack, std::vector<std::string> provider_ids,
             std::function<void(const storage::commit_outcome&)> then = {}) {
   auto& st = self->state;
   ++st.in_flight;
+  const std::uint64_t identity_end = st.identity_ops_stored + st.pending_identity_ops.size();
   auto me = caf::actor_cast<conversation_actor>(self);
   auto ctx = st.ctx;
-  auto done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids), carries_identity,
+  auto done = [me, ctx, ack = std::move(ack), provider_ids = std::move(provider_ids), identity_end,
                then = std::move(then)](storage::commit_outcome outcome) mutable {
     // Release the claims of this group's messages; copies that waited get this outcome.
     for (const auto& key : provider_ids) ctx->inflight->release(key, outcome.code);
@@ -152,7 +156,7 @@ void submit(self_ptr self, storage::write_group group, std::vector<storage::sequ
     c.refused_send = then && outcome.code != errc::ok;
     if (then) then(outcome);
     c.skipped = outcome.skipped.size();
-    c.carried_identity = carries_identity;
+    c.identity_end = identity_end;
     if (outcome.code == errc::ok) {
       std::vector<bool> skipped(provider_ids.size(), false);
       for (auto k : outcome.skipped) {
@@ -278,9 +282,8 @@ void on_inbound(self_ptr self, conversation_inbound& in) {
     return;
   }
   if (in.raw_body) group.ops.push_back(std::move(*in.raw_body));
-  bool carries_identity = !st.pending_identity_ops.empty();
   add_state_ops(st, group);
-  submit(self, std::move(group), std::move(events), std::move(in.ack), std::move(provider_ids), carries_identity);
+  submit(self, std::move(group), std::move(events), std::move(in.ack), std::move(provider_ids));
 }
 
 void on_status(self_ptr self, conversation_status& s) {
@@ -313,9 +316,8 @@ void on_status(self_ptr self, conversation_status& s) {
   std::vector<storage::sequenced_op> events{storage::sequenced_op{
       storage::write_op::put(storage::family::events, storage::event_prefix(tenant),
                              render_event_ref("message.status", now, st.state.contact_id, rec.seq, to_string(rec.status)))}};
-  bool carries_identity = !st.pending_identity_ops.empty();
   add_state_ops(st, group);
-  submit(self, std::move(group), std::move(events), std::move(s.ack), {}, carries_identity);
+  submit(self, std::move(group), std::move(events), std::move(s.ack), {});
 }
 
 // The kind-specific part of a stored outbound message (what GET /v1/messages shows
@@ -456,7 +458,7 @@ void on_send(self_ptr self, conversation_send& s) {
     }
     done(make_error(outcome.code, "the message could not be stored"));
   };
-  submit(self, std::move(group), std::move(events), nullptr, {}, !st.pending_identity_ops.empty(), std::move(then));
+  submit(self, std::move(group), std::move(events), nullptr, {}, std::move(then));
 }
 
 // The end of a delivery: the provider took the message (sent, with its id, which later
@@ -510,7 +512,7 @@ void on_send_result(self_ptr self, conversation_send_result& r) {
   }
   remember_record(st, rec);
   add_state_ops(st, group);
-  submit(self, std::move(group), std::move(events), nullptr, {}, !st.pending_identity_ops.empty());
+  submit(self, std::move(group), std::move(events), nullptr, {});
 }
 
 void on_consent(self_ptr self, consent_request& req) {
@@ -544,7 +546,7 @@ void on_consent(self_ptr self, consent_request& req) {
     else done(make_error(code, "consent could not be stored"));
   });
   ack->add();  // the commit's part
-  submit(self, std::move(group), std::move(events), ack, {}, !st.pending_identity_ops.empty());
+  submit(self, std::move(group), std::move(events), ack, {});
   ack->complete(errc::ok);  // release the creator's hold: the commit answers
 }
 
@@ -557,9 +559,20 @@ void on_committed(self_ptr self, conversation_committed& c) {
   }
   if (c.refused_send && st.state.message_count > 0) --st.state.message_count;  // its seq stays unused
   if (c.code != errc::ok) return;  // the next group writes the full in-memory state again
-  // Assigned, not cleared: most conversations carry identity records once, and a cleared
-  // vector would keep its capacity for the actor's lifetime.
-  if (c.carried_identity) st.pending_identity_ops = std::vector<storage::write_op>();
+  if (c.identity_end > st.identity_ops_stored) {
+    // Only what this group carried: records added since travel in a later group, and
+    // stay pending if that one fails. Emptied by assignment, not clear(): most
+    // conversations carry identity records once, and a cleared vector would keep its
+    // capacity for the actor's lifetime.
+    auto carried = static_cast<std::size_t>(c.identity_end - st.identity_ops_stored);
+    if (carried >= st.pending_identity_ops.size()) {
+      st.pending_identity_ops = std::vector<storage::write_op>();
+    } else {
+      st.pending_identity_ops.erase(st.pending_identity_ops.begin(),
+                                    st.pending_identity_ops.begin() + static_cast<std::ptrdiff_t>(carried));
+    }
+    st.identity_ops_stored = c.identity_end;
+  }
   std::int64_t now = st.ctx->time->now_ms();
   st.ctx->usage->add(usage_counter::inbound, now, c.stored_provider_ids.size());
   st.ctx->usage->add(usage_counter::duplicates, now, c.skipped);
@@ -570,7 +583,7 @@ void on_committed(self_ptr self, conversation_committed& c) {
     st.state.message_count -= std::min<std::uint64_t>(c.skipped, st.state.message_count);
     storage::write_group group;
     add_state_ops(st, group);
-    submit(self, std::move(group), {}, nullptr, {}, !st.pending_identity_ops.empty());
+    submit(self, std::move(group), {}, nullptr, {});
   }
 }
 

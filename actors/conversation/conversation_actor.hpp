@@ -63,7 +63,9 @@ struct conversation_committed {
   errc code = errc::ok;
   bool refused_send = false;          ///< a send that was not stored (key taken, or storage failed)
   std::size_t skipped = 0;            ///< duplicate messages the writer skipped
-  bool carried_identity = false;
+  /// How many identity records this conversation had handed to groups, counted from its
+  /// start, when the group was submitted (every group carries all pending ones).
+  std::uint64_t identity_end = 0;
   std::vector<std::string> stored_provider_ids;
 };
 
