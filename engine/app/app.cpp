@@ -63,6 +63,7 @@ class process {
     storage::store_options so;
     so.path = cfg_.data_dir + "/db";
     so.master_key = keys_.master_key;
+    so.block_cache_bytes = cfg_.cache_mib << 20;
     so.retention = retention_;
     auto opened = storage::store::open(std::move(so));
     if (!opened) {
@@ -363,6 +364,8 @@ class process {
     add("parley_storage_table_reader_bytes", "Memory of open table files outside the block cache.",
         &storage::engine_stats::table_reader_bytes);
     add("parley_storage_block_cache_bytes", "What the block cache holds now.", &storage::engine_stats::block_cache_bytes);
+    add("parley_storage_block_cache_capacity_bytes", "The block cache's size (--cache-mib).",
+        &storage::engine_stats::block_cache_capacity);
     add("parley_storage_trash_bytes", "Freed table files still waiting for their paced deletion.",
         &storage::engine_stats::trash_bytes);
     add("parley_storage_background_write_limit_bytes_per_second",

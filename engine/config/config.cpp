@@ -30,7 +30,7 @@ result<durability_mode> parse_durability(std::string_view text) {
 struct raw_settings {
   std::optional<std::string> data_dir, public_addr, admin_addr, durability, log_level, tls_cert, tls_key;
   std::optional<std::int64_t> max_body_bytes, dedup_window_hours, io_threads, actor_threads, conversation_idle_seconds,
-      max_webhooks_in_flight, retention_sweep_seconds;
+      max_webhooks_in_flight, retention_sweep_seconds, cache_mib;
   std::optional<std::vector<std::string>> stop_keywords, start_keywords;
   std::optional<std::string> whatsapp_api_base, telegram_api_base, postmark_api_base;
 };
@@ -55,6 +55,7 @@ void overlay(raw_settings& into, const raw_settings& from) {
   overlay(into.conversation_idle_seconds, from.conversation_idle_seconds);
   overlay(into.max_webhooks_in_flight, from.max_webhooks_in_flight);
   overlay(into.retention_sweep_seconds, from.retention_sweep_seconds);
+  overlay(into.cache_mib, from.cache_mib);
   overlay(into.stop_keywords, from.stop_keywords);
   overlay(into.start_keywords, from.start_keywords);
   overlay(into.whatsapp_api_base, from.whatsapp_api_base);
@@ -87,7 +88,8 @@ result<raw_settings> from_env(const env_lookup& env) {
                             int_var{"PARLEY_ACTOR_THREADS", &s.actor_threads},
                             int_var{"PARLEY_CONVERSATION_IDLE_SECONDS", &s.conversation_idle_seconds},
                             int_var{"PARLEY_MAX_WEBHOOKS_IN_FLIGHT", &s.max_webhooks_in_flight},
-                            int_var{"PARLEY_RETENTION_SWEEP_SECONDS", &s.retention_sweep_seconds}}) {
+                            int_var{"PARLEY_RETENTION_SWEEP_SECONDS", &s.retention_sweep_seconds},
+                            int_var{"PARLEY_CACHE_MIB", &s.cache_mib}}) {
     if (auto text = env(name)) {
       auto v = parse_int(name, *text);
       if (!v) return std::move(v).err();
@@ -143,6 +145,7 @@ result<raw_settings> from_toml(const std::string& path) {
     else if (key == "io_threads") take_int(node, key, s.io_threads);
     else if (key == "actor_threads") take_int(node, key, s.actor_threads);
     else if (key == "conversation_idle_seconds") take_int(node, key, s.conversation_idle_seconds);
+    else if (key == "cache_mib") take_int(node, key, s.cache_mib);
     else if (key == "retention_sweep_seconds") take_int(node, key, s.retention_sweep_seconds);
     else if (key == "max_webhooks_in_flight") take_int(node, key, s.max_webhooks_in_flight);
     else if (key == "stop_keywords" || key == "start_keywords") {
@@ -240,6 +243,11 @@ result<config> validate(config cfg, const raw_settings& s) {
     if (!v) return std::move(v).err();
     cfg.conversation_idle_seconds = static_cast<std::uint32_t>(*v);
   }
+  if (s.cache_mib) {
+    auto v = in_range("cache_mib", *s.cache_mib, 8, 1'048'576);
+    if (!v) return std::move(v).err();
+    cfg.cache_mib = static_cast<std::size_t>(*v);
+  }
   if (s.retention_sweep_seconds) {
     auto v = in_range("retention_sweep_seconds", *s.retention_sweep_seconds, 1, 86'400);
     if (!v) return std::move(v).err();
@@ -332,6 +340,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
                  "webhooks accepted but not yet durable; more get 503 + Retry-After (env PARLEY_MAX_WEBHOOKS_IN_FLIGHT, default 16384)");
   app.add_option("--conversation-idle-seconds", flags.conversation_idle_seconds,
                  "passivate a conversation idle this long (env PARLEY_CONVERSATION_IDLE_SECONDS, default 60)");
+  app.add_option("--cache-mib", flags.cache_mib,
+                 "RocksDB block cache: data, index and filter blocks read from the store (env PARLEY_CACHE_MIB, default 64)");
   app.add_option("--retention-sweep-seconds", flags.retention_sweep_seconds,
                  "how often files holding expired records are compacted away (env PARLEY_RETENTION_SWEEP_SECONDS, default 600)");
   std::optional<std::string> rotate_to;

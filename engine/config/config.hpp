@@ -51,6 +51,7 @@ struct config {
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< accepted, unanswered webhooks; past it: 503
   std::uint32_t conversation_idle_seconds = 60;  ///< passivate conversations idle this long
   std::uint32_t retention_sweep_seconds = 600;   ///< retention sweep period (expired data gone within it)
+  std::size_t cache_mib = 64;                    ///< RocksDB block cache (data, index and filter blocks)
   std::vector<std::string> stop_keywords = {"STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"};
   std::vector<std::string> start_keywords = {"START", "SUBSCRIBE", "UNSTOP"};
   std::string whatsapp_api_base = "https://graph.facebook.com/v21.0";

@@ -850,6 +850,7 @@ engine_stats store::stats() const {
   out.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
   out.table_reader_bytes = sum(rocksdb::DB::Properties::kEstimateTableReadersMem);
   out.block_cache_bytes = impl_->block_cache->GetUsage();
+  out.block_cache_capacity = impl_->block_cache->GetCapacity();
   // Job counts are database-wide properties: asked once, on any family.
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &out.running_compactions);
   (void)db->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &out.running_flushes);

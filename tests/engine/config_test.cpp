@@ -29,6 +29,7 @@ TEST(Config, DefaultsAreTheEmbeddedOnes) {
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.max_body_bytes, 1u << 20);
   EXPECT_EQ(c.dedup_window_hours, 168u);
+  EXPECT_EQ(c.cache_mib, 64u);
   EXPECT_FALSE(c.tls_cert.has_value());
 }
 
@@ -43,6 +44,21 @@ TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFile) {
   EXPECT_EQ(parsed->cfg.log_level, "warn");
   EXPECT_EQ(parsed->cfg.durability, durability_mode::async);
   EXPECT_EQ(parsed->cfg.max_body_bytes, 4096u);
+}
+
+TEST(Config, TheCacheSizeComesFromEverySource) {
+  parley::testing::temp_dir dir;
+  std::string file = dir.sub("c.toml");
+  std::ofstream(file) << "cache_mib = 128\n";
+  auto from_file = parse_config({"--config", file}, fake_env({}));
+  ASSERT_TRUE(from_file.ok()) << from_file.err().message;
+  EXPECT_EQ(from_file->cfg.cache_mib, 128u);
+  auto from_env = parse_config({"--config", file}, fake_env({{"PARLEY_CACHE_MIB", "256"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.err().message;
+  EXPECT_EQ(from_env->cfg.cache_mib, 256u);
+  auto from_flag = parse_config({"--config", file, "--cache-mib", "512"}, fake_env({{"PARLEY_CACHE_MIB", "256"}}));
+  ASSERT_TRUE(from_flag.ok()) << from_flag.err().message;
+  EXPECT_EQ(from_flag->cfg.cache_mib, 512u);
 }
 
 TEST(Config, TheConfigFileCanComeFromTheEnvironment) {
@@ -70,6 +86,8 @@ TEST(Config, InvalidValuesNameWhatIsWrong) {
            {{"--public-addr", "host:"}, {}, "port"},
            {{"--tls-key", "/etc/hostname"}, {}, "both"},
            {{"--data-dir", ""}, {}, "data dir"},
+           {{"--cache-mib", "4"}, {}, "cache_mib"},
+           {{}, {{"PARLEY_CACHE_MIB", "lots"}}, "PARLEY_CACHE_MIB"},
        }) {
     auto parsed = parse_config(c.args, fake_env(c.env));
     ASSERT_FALSE(parsed.ok()) << c.mention;

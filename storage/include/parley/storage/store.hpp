@@ -113,6 +113,7 @@ struct engine_stats {
   /// that are not cached, and the readers themselves).
   std::uint64_t table_reader_bytes = 0;
   std::uint64_t block_cache_bytes = 0;  ///< what the shared block cache holds now
+  std::uint64_t block_cache_capacity = 0;
   std::uint64_t trash_bytes = 0;  ///< freed files still waiting for their paced deletion
   /// What flushes and compactions may write per second now: 0 while no maintenance
   /// hold is taken (no limit), else the maintenance rate plus the live write rate.
