@@ -381,7 +381,7 @@ result<std::unique_ptr<store>> store::open(store_options options) {
     db_options.rate_limiter = i->limiter;
   }
 
-  // Index and filter blocks live in the block cache with the data (the high-priority
+  // Index and filter blocks live in the block cache with the data (by default, the high-priority
   // half is theirs), partitioned so that only each file's small top level stays pinned.
   // Left outside the cache they are loaded whole for every open table file: ~30 MiB per
   // million stored messages, i.e. memory that grows with history nobody reads.
@@ -394,7 +394,6 @@ result<std::unique_ptr<store>> store::open(store_options options) {
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
     table.cache_index_and_filter_blocks = true;
-    table.cache_index_and_filter_blocks_with_high_priority = true;
     table.metadata_cache_options.top_level_index_pinning = rocksdb::PinningTier::kAll;
     table.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kFlushedAndSimilar;
     // Files written before the index was partitioned (stores from before 2026-12-02)
