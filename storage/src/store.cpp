@@ -6,7 +6,6 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/perf_level.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
@@ -87,41 +86,6 @@ void put_envelope_header(std::string& out, std::int64_t created_at_ms, bool seal
 
 std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 rocksdb::Slice as_slice(std::string_view s) { return {s.data(), s.size()}; }
-
-// Where the (tenant, contact) part of a messages key ends: after its second string
-// terminator (key_builder ends a string with "\0\x01" and escapes a NUL inside it as
-// "\0\xFF"). 0 when the key does not hold two strings.
-std::size_t conversation_prefix_size(std::string_view key) noexcept {
-  int strings = 0;
-  for (std::size_t i = 0; i + 1 < key.size(); ++i) {
-    if (key[i] != '\0') continue;
-    if (key[i + 1] == '\x01' && ++strings == 2) return i + 2;
-    ++i;  // the byte after a NUL is the escape or terminator mark, never a NUL itself
-  }
-  return 0;
-}
-
-// The messages family's prefix: one conversation. Its bloom filter lets a history read
-// skip every table file that holds nothing of that conversation, instead of reading a
-// data block from each level's file whose key range merely spans it.
-class conversation_prefix final : public rocksdb::SliceTransform {
- public:
-  // Stored with each file's filter: a changed meaning needs a new name.
-  [[nodiscard]] const char* Name() const override { return "parley.ConversationPrefix.1"; }
-  [[nodiscard]] rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), conversation_prefix_size(as_view(key))};
-  }
-  [[nodiscard]] bool InDomain(const rocksdb::Slice& key) const override {
-    return conversation_prefix_size(as_view(key)) != 0;
-  }
-};
-
-// True when iterating [prefix, successor of prefix) of `f` may use the prefix filters:
-// `prefix` is exactly one conversation of the messages family, so every key in the
-// range has it as its extracted prefix.
-bool conversation_scoped(family f, std::string_view prefix) noexcept {
-  return f == family::messages && !prefix.empty() && conversation_prefix_size(prefix) == prefix.size();
-}
 
 }  // namespace
 
@@ -452,11 +416,6 @@ result<std::unique_ptr<store>> store::open(store_options options) {
     // Messages, raw bodies and events are read by keys that exist (history pages, a
     // message by its id): a filter on their last level would only be memory.
     if (large_values || f == family::events) cf_options.optimize_filters_for_hits = true;
-    if (f == family::messages) {
-      // Conversation prefixes go into the filters too (above the last level): a history
-      // page then reads only the files that hold that conversation.
-      cf_options.prefix_extractor = std::make_shared<conversation_prefix>();
-    }
     cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_options.compression = rocksdb::kNoCompression;  // bodies are sealed: they don't compress
     auto& filter = i->filters[static_cast<std::size_t>(f)];
@@ -599,15 +558,10 @@ namespace {
 // strings because RocksDB keeps pointers to them for the iterator's whole life.
 class bounded_iterator {
  public:
-  /// `prefix_mode`: every key in [lower, upper) has one extracted prefix (see
-  /// conversation_scoped); seeks may then skip files by their prefix filter. Every
-  /// other iterator reads in total order.
   bounded_iterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view lower, std::string upper,
-                   const rocksdb::Snapshot* snapshot = nullptr, bool fill_cache = true, bool prefix_mode = false)
+                   const rocksdb::Snapshot* snapshot = nullptr, bool fill_cache = true)
       : lower_(lower), upper_(std::move(upper)), lower_slice_(lower_), upper_slice_(upper_) {
     rocksdb::ReadOptions ro;
-    ro.total_order_seek = !prefix_mode;
-    ro.prefix_same_as_start = prefix_mode;
     ro.iterate_lower_bound = &lower_slice_;
     if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
     ro.snapshot = snapshot;
@@ -627,22 +581,10 @@ class bounded_iterator {
 
 result<std::vector<record>> store::read_reverse(family f, std::string_view prefix, std::string_view before_key,
                                                 std::size_t limit) const {
-  const bool by_prefix = conversation_scoped(f, prefix);
   bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix,
-                      before_key.empty() ? prefix_successor(prefix) : std::string(before_key), nullptr, true,
-                      by_prefix);
-  if (!by_prefix) {
-    it->SeekToLast();
-  } else {
-    // SeekToLast would seek for the upper bound, a key of the next conversation, and
-    // test the filters for that one. Seek inside this conversation instead: a message
-    // key is the prefix and an 8-byte sequence number, so none is above prefix + FF*8.
-    std::string last = before_key.empty() ? std::string(prefix) + std::string(8, '\xFF') : std::string(before_key);
-    it->SeekForPrev(as_slice(last));
-    if (it->Valid() && as_view(it->key()) == last && !before_key.empty()) it->Prev();
-  }
+                      before_key.empty() ? prefix_successor(prefix) : std::string(before_key));
   std::vector<record> out;
-  for (; it->Valid() && out.size() < limit; it->Prev()) {
+  for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
     auto rec = decode(f, as_view(it->key()), as_view(it->value()));
     if (rec) {
       out.push_back(std::move(*rec));
@@ -656,8 +598,7 @@ result<std::vector<record>> store::read_reverse(family f, std::string_view prefi
 
 result<std::vector<record>> store::read_forward(family f, std::string_view prefix, std::string_view after_key,
                                                 std::size_t limit) const {
-  bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix, prefix_successor(prefix), nullptr, true,
-                      conversation_scoped(f, prefix));
+  bounded_iterator it(impl_->db.get(), impl_->cf(f), prefix, prefix_successor(prefix));
   std::vector<record> out;
   if (after_key.empty()) {
     it->Seek(it.lower());

@@ -1,8 +1,6 @@
 #include "parley/storage/store.hpp"
 
 #include <gtest/gtest.h>
-#include <rocksdb/perf_context.h>
-#include <rocksdb/perf_level.h>
 
 #include <atomic>
 #include <filesystem>
@@ -68,68 +66,6 @@ TEST_F(Store, ReadReverseReturnsNewestFirstWithinThePrefix) {
   ASSERT_EQ(next->size(), 250u);
   EXPECT_EQ(next->front().body, "250");
   EXPECT_EQ(next->back().body, "1");
-}
-
-std::vector<std::string> bodies(const result<std::vector<record>>& page) {
-  std::vector<std::string> out;
-  if (page.ok()) {
-    for (const auto& r : *page) out.push_back(r.body);
-  }
-  return out;
-}
-
-// History reads seek by conversation: a table file whose key range spans the
-// conversation but holds none of it is skipped by its prefix filter, and what the reads
-// return is unchanged.
-TEST_F(Store, HistoryReadsSkipFilesThatDoNotHoldTheConversation) {
-  // File 1: conversations "a" and "c" (and one whose id holds a NUL); file 2: "b", whose
-  // keys lie inside file 1's range; the memtable: more of "b".
-  const std::string nul_contact("b\0x", 3);
-  std::vector<write_op> first;
-  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-    first.push_back(write_op::put(family::messages, msg_key("t1", "a", seq), "a" + std::to_string(seq)));
-    first.push_back(write_op::put(family::messages, msg_key("t1", "c", seq), "c" + std::to_string(seq)));
-    first.push_back(write_op::put(family::messages, msg_key("t1", nul_contact, seq), "n" + std::to_string(seq)));
-  }
-  ASSERT_TRUE(db->write(first, false).ok());
-  ASSERT_TRUE(db->flush().ok());
-  std::vector<write_op> second;
-  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
-    second.push_back(write_op::put(family::messages, msg_key("t1", "b", seq), "b" + std::to_string(seq)));
-  }
-  ASSERT_TRUE(db->write(second, false).ok());
-  ASSERT_TRUE(db->flush().ok());
-  ASSERT_TRUE(db->write(std::vector{write_op::put(family::messages, msg_key("t1", "b", 4), "b4")}, false).ok());
-
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
-  rocksdb::get_perf_context()->Reset();
-  auto newest = db->read_reverse(family::messages, msg_prefix("t1", "b"), {}, 50);
-  const auto skipped = rocksdb::get_perf_context()->bloom_sst_miss_count;
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-  EXPECT_GE(skipped, 1u) << "file 1 should have been ruled out by its filter";
-  EXPECT_EQ(bodies(newest), (std::vector<std::string>{"b4", "b3", "b2", "b1"}));
-
-  // Pages, forward reads, the conversations around it and the tenant as a whole.
-  auto older = db->read_reverse(family::messages, msg_prefix("t1", "b"), msg_key("t1", "b", 3), 50);
-  EXPECT_EQ(bodies(older), (std::vector<std::string>{"b2", "b1"}));
-  EXPECT_EQ(bodies(db->read_reverse(family::messages, msg_prefix("t1", "b"), msg_key("t1", "b", 4), 1)),
-            (std::vector<std::string>{"b3"}));
-  EXPECT_EQ(bodies(db->read_forward(family::messages, msg_prefix("t1", "b"), {}, 50)),
-            (std::vector<std::string>{"b1", "b2", "b3", "b4"}));
-  EXPECT_EQ(bodies(db->read_forward(family::messages, msg_prefix("t1", "b"), msg_key("t1", "b", 2), 50)),
-            (std::vector<std::string>{"b3", "b4"}));
-  EXPECT_EQ(bodies(db->read_reverse(family::messages, msg_prefix("t1", "a"), {}, 50)),
-            (std::vector<std::string>{"a3", "a2", "a1"}));
-  EXPECT_EQ(bodies(db->read_reverse(family::messages, msg_prefix("t1", "c"), {}, 2)),
-            (std::vector<std::string>{"c3", "c2"}));
-  EXPECT_EQ(bodies(db->read_reverse(family::messages, msg_prefix("t1", nul_contact), {}, 50)),
-            (std::vector<std::string>{"n3", "n2", "n1"}));
-  EXPECT_TRUE(db->read_reverse(family::messages, msg_prefix("t1", "bb"), {}, 50)->empty());
-  EXPECT_TRUE(db->read_reverse(family::messages, msg_prefix("t2", "b"), {}, 50)->empty());
-  auto tenant = db->read_forward(family::messages, key_builder().str("t1").take(), {}, 100);
-  EXPECT_EQ(tenant->size(), 13u);
-  EXPECT_EQ(bodies(db->read_reverse(family::messages, key_builder().str("t1").take(), {}, 1)),
-            (std::vector<std::string>{"c3"}));
 }
 
 TEST_F(Store, ScanVisitsEveryRecordOfThePrefixInOrderOnASnapshot) {
