@@ -6,6 +6,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/rate_limiter.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_manager.h>
 
 #include <array>
@@ -90,6 +91,8 @@ struct store::impl {
   std::unique_ptr<rocksdb::DB> db;
   std::array<rocksdb::ColumnFamilyHandle*, family_count> handles{};
   std::array<std::unique_ptr<ttl_filter>, family_count> filters;
+  /// Each family's memtable insert-hint prefix (none for most), as given to RocksDB.
+  std::array<std::shared_ptr<const rocksdb::SliceTransform>, family_count> insert_hints;
   std::atomic<bool> open{false};
   /// A write or fsync of the write-ahead log failed (group_writer): nothing more is
   /// written to it, flushed or synced; a restart recovers.
