@@ -65,7 +65,12 @@ const channel_state* conversation_state::find_channel(std::string_view channel_i
 }
 
 std::string encode(const message_record& m) {
-  flatbuffers::FlatBufferBuilder b(256 + (m.text ? m.text->size() : 0) + m.details_json.size());
+  // Sized for the whole record up front (table, vtable, each string with its length and
+  // terminator): a builder that grows copies itself each time.
+  flatbuffers::FlatBufferBuilder b(192 + 24 * m.status_history.size() + 8 * 8 + m.id.size() + m.channel_id.size() +
+                                   (m.text ? m.text->size() : 0) + m.details_json.size() +
+                                   m.provider_message_id.size() + m.external_id.size() + m.error_code.size() +
+                                   m.error_message.size() + m.reply_to.size());
   std::vector<flatbuffers::Offset<fb::StatusEntry>> history;
   history.reserve(m.status_history.size());
   for (const auto& h : m.status_history) {
@@ -136,13 +141,19 @@ result<message_record> decode_message(std::string_view bytes) {
 }
 
 std::string encode(const conversation_state& c) {
-  flatbuffers::FlatBufferBuilder b(256);
+  // Sized for the whole record up front: a builder that grows copies itself each time.
+  std::size_t size = 192 + c.contact_id.size() + c.display_name.size() + c.phone_e164.size() + c.email.size();
+  for (const auto& ch : c.channels) size += 48 + ch.channel_id.size();
+  for (const auto& id : c.identities) size += 56 + id.channel_id.size() + id.external_id.size();
+  flatbuffers::FlatBufferBuilder b(size);
   std::vector<flatbuffers::Offset<fb::ChannelState>> channels;
+  channels.reserve(c.channels.size());
   for (const auto& ch : c.channels) {
     channels.push_back(fb::CreateChannelState(b, b.CreateString(ch.channel_id), static_cast<std::uint8_t>(ch.channel),
                                               ch.window_expires_ms, static_cast<std::uint8_t>(ch.consent)));
   }
   std::vector<flatbuffers::Offset<fb::IdentityEntry>> identities;
+  identities.reserve(c.identities.size());
   for (const auto& id : c.identities) {
     identities.push_back(fb::CreateIdentityEntry(b, b.CreateString(id.channel_id), static_cast<std::uint8_t>(id.channel),
                                                  b.CreateString(id.external_id)));
