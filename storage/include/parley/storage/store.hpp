@@ -74,7 +74,10 @@ struct write_op {
   bool seal = false;
   std::int64_t created_at_ms = 0;
   /// With `erase`: deletes every key in [key, range_end) (one range tombstone) instead
-  /// of `key` alone. Unreadable at once; physically gone after compaction.
+  /// of `key` alone. Unreadable at once; physically gone after compaction. `key` must be
+  /// a bare key prefix (see remove_prefix): a range that starts inside a conversation,
+  /// a tenant's events or its activity entries is refused with invalid_argument, since
+  /// RocksDB would file it under the memtable's insert positions for that prefix.
   std::string range_end = {};
 
   static write_op put(family f, std::string key, std::string body, bool sealed = false) {
