@@ -155,8 +155,8 @@ std::string encode(const conversation_state& c) {
   std::vector<flatbuffers::Offset<fb::IdentityEntry>> identities;
   identities.reserve(c.identities.size());
   for (const auto& id : c.identities) {
-    identities.push_back(fb::CreateIdentityEntry(b, b.CreateString(id.channel_id), static_cast<std::uint8_t>(id.channel),
-                                                 b.CreateString(id.external_id)));
+    identities.push_back(fb::CreateIdentityEntry(
+        b, b.CreateString(id.channel_id), static_cast<std::uint8_t>(id.channel), b.CreateString(id.external_id)));
   }
   auto channels_v = b.CreateVector(channels);
   auto identities_v = b.CreateVector(identities);

@@ -88,74 +88,74 @@ void put_envelope_header(std::string& out, std::int64_t created_at_ms, bool seal
 std::string_view as_view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 rocksdb::Slice as_slice(std::string_view s) { return {s.data(), s.size()}; }
 
-// Where the first `strings` key_builder strings of `key` end, and, with `tag`, the one
-// byte after them when it is `tag`. 0 when the key does not start that way. A string ends
-// with "\0\x01"; a NUL inside one is escaped as "\0\xFF".
-std::size_t leading_strings_size(std::string_view key, int strings, int tag) noexcept {
+// Where the first `strings` key_builder strings of `key` end; 0 when the key holds fewer.
+// A string ends with "\0\x01"; a NUL inside one is escaped as "\0\xFF".
+std::size_t leading_strings_size(std::string_view key, int strings) noexcept {
   int seen = 0;
   for (std::size_t i = 0; i + 1 < key.size(); ++i) {
     if (key[i] != '\0') continue;
-    if (key[i + 1] == '\x01' && ++seen == strings) {
-      if (tag < 0) return i + 2;
-      return i + 2 < key.size() && static_cast<unsigned char>(key[i + 2]) == tag ? i + 3 : 0;
-    }
+    if (key[i + 1] == '\x01' && ++seen == strings) return i + 2;
     ++i;  // the byte after a NUL marks an escape or an end, never a NUL itself
   }
   return 0;
 }
 
 // The part of a key after which a family's new keys arrive in order: one conversation's
-// messages (by sequence), one tenant's events (by sequence), raw bodies (by time) and
-// activity entries (newest first). RocksDB keeps one insert position per such prefix in
+// messages (by sequence), one tenant's events (by sequence) or raw bodies (by time).
+// RocksDB keeps one insert position per such prefix in
 // each memtable, so appending there skips most of the skip list's search. It is used
 // only for memtable inserts: nothing of it is stored in a file.
 class insert_locality final : public rocksdb::SliceTransform {
  public:
-  insert_locality(int strings, int tag) : strings_(strings), tag_(tag) {}
+  explicit insert_locality(int strings) : strings_(strings) {}
   [[nodiscard]] const char* Name() const override { return "parley.InsertLocality"; }
   [[nodiscard]] rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return {key.data(), leading_strings_size(as_view(key), strings_, tag_)};
+    return {key.data(), leading_strings_size(as_view(key), strings_)};
   }
   // A key that is the prefix and nothing more is outside: RocksDB 7.8 also applies the
   // hints to its range-tombstone table, where a position from the point table would
   // corrupt the list. Parley's range deletions all start at a bare prefix (see
   // store::encode, which refuses any other).
   [[nodiscard]] bool InDomain(const rocksdb::Slice& key) const override {
-    auto n = leading_strings_size(as_view(key), strings_, tag_);
+    auto n = leading_strings_size(as_view(key), strings_);
     return n != 0 && n < key.size();
   }
 
  private:
   int strings_;
-  int tag_;  ///< the byte that must follow the strings, or -1
 };
 
 // The conversations family holds two kinds of keys that arrive in order: one tenant's
 // activity entries (tenant 'a' time contact, newest first) and each conversation's state
 // (tenant 'c' contact), rewritten with every message: its new version goes right before
-// the previous one, so the key itself is its prefix.
+// the previous one, so the key itself is its prefix. A bare tenant prefix (a range
+// erase's start) is outside, as for insert_locality.
 class conversation_locality final : public rocksdb::SliceTransform {
  public:
   [[nodiscard]] const char* Name() const override { return "parley.ConversationLocality"; }
   [[nodiscard]] rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    auto n = leading_strings_size(as_view(key), 1, -1);
+    auto n = leading_strings_size(as_view(key), 1);
     return n < key.size() && key[n] == 'a' ? rocksdb::Slice(key.data(), n + 1) : key;
   }
   [[nodiscard]] bool InDomain(const rocksdb::Slice& key) const override {
-    auto n = leading_strings_size(as_view(key), 1, -1);
+    auto n = leading_strings_size(as_view(key), 1);
     return n != 0 && n + 1 < key.size() && (key[n] == 'a' || key[n] == 'c');
   }
 };
 
 // The insert-locality prefix of a family's keys (see records.cpp), or none where new
-// keys land anywhere (dedup ids, conversation state, outbox, identities).
+// keys land anywhere (dedup ids, outbox, identities).
 std::shared_ptr<const rocksdb::SliceTransform> insert_locality_for(family f) {
   switch (f) {
-    case family::messages: return std::make_shared<insert_locality>(2, -1);        // tenant, contact
-    case family::events:                                                            // tenant, then sequence
-    case family::raw_webhooks: return std::make_shared<insert_locality>(1, -1);    // tenant, then time
-    case family::conversations: return std::make_shared<conversation_locality>();
-    default: return nullptr;
+    case family::messages:
+      return std::make_shared<insert_locality>(2);  // tenant, contact
+    case family::events:                            // tenant, then sequence
+    case family::raw_webhooks:
+      return std::make_shared<insert_locality>(1);  // tenant, then time
+    case family::conversations:
+      return std::make_shared<conversation_locality>();
+    default:
+      return nullptr;
   }
 }
 
@@ -523,7 +523,8 @@ result<std::unique_ptr<store>> store::open(store_options options) {
 result<encoded_op> store::encode(write_op op) const {
   encoded_op out{op.fam, std::move(op.key), {}, op.erase, std::move(op.range_end)};
   if (op.erase && !out.range_end.empty()) {
-    if (auto hints = impl_->insert_hints[static_cast<std::size_t>(op.fam)]; hints && hints->InDomain(as_slice(out.key))) {
+    if (const auto& hints = impl_->insert_hints[static_cast<std::size_t>(op.fam)];
+        hints && hints->InDomain(as_slice(out.key))) {
       return make_error(errc::invalid_argument, "a range erase must start at a key prefix (write_op::remove_prefix)");
     }
   }
