@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,14 @@ struct request_spec {
   std::string tag;         ///< recorded when the answer is a success (e.g. the provider id)
   bool duplicate = false;  ///< counted as a redelivery
 };
+
+/// Writes `spec` as one HTTP/1.1 request (request line, `Host`, `Content-Type:
+/// application/json`, the spec's headers, `Content-Length` when there is a body or the
+/// method carries one, then the body) into `out`, replacing what it held but keeping its
+/// capacity, so a connection reuses one buffer for all its requests. False, with `out`
+/// cleared, when the method, path or a header holds a character that would split the
+/// request (CR, LF, or a space in the method or path; a colon in a header name).
+[[nodiscard]] bool serialize_request(const request_spec& spec, std::string_view host, std::string& out);
 
 /// Builds request number `n` of connection `connection` (called on that connection's strand).
 using request_maker = std::function<request_spec(std::size_t connection, std::uint64_t n, std::mt19937_64& rng)>;

@@ -1,8 +1,11 @@
 if(PARLEY_BUILD_BENCH)
 parley_test(parley_bench_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/histogram_test.cpp ${CMAKE_CURRENT_LIST_DIR}/payloads_test.cpp ${CMAKE_CURRENT_LIST_DIR}/pacer_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/request_test.cpp
           ${PROJECT_SOURCE_DIR}/bench/parley_bench/histogram.cpp ${PROJECT_SOURCE_DIR}/bench/parley_bench/payloads.cpp
-  LIBS parley_providers OpenSSL::Crypto)
+          ${PROJECT_SOURCE_DIR}/bench/parley_bench/load.cpp ${PROJECT_SOURCE_DIR}/bench/parley_bench/http_client.cpp
+  LIBS parley_providers OpenSSL::Crypto Boost::headers Boost::json Threads::Threads)
+target_compile_definitions(parley_bench_tests PRIVATE BOOST_ASIO_NO_DEPRECATED)
 target_include_directories(parley_bench_tests PRIVATE ${PROJECT_SOURCE_DIR}/bench)
 
 # parley-bench simulate: the real binary as a child process, real sockets on 127.0.0.1.
