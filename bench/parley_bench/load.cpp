@@ -44,6 +44,30 @@ struct shared_run {
   std::vector<std::string> acknowledged;
 };
 
+// An answer's status line and framing, nothing else: the load engine needs the status
+// and whether the connection stays open. Unlike a response message, it keeps no header
+// fields or body (Beast allocates a node per field), so reading an answer allocates
+// nothing; the body is still read to its end, chunked or not, and counted.
+class status_parser : public http::basic_parser<false> {
+ public:
+  [[nodiscard]] int status() const { return status_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { status_ = code; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  int status_ = 0;
+};
+
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(asio::io_context& io, shared_run& run, std::size_t index)
@@ -94,7 +118,7 @@ class connection : public std::enable_shared_from_this<connection> {
       self->res_.emplace();
       http::async_read(self->stream_, self->buffer_, *self->res_, [self](beast::error_code ec2, std::size_t) {
         if (ec2) return self->fail();
-        self->done(static_cast<int>(self->res_->get().result_int()));
+        self->done(self->res_->status());
       });
     });
   }
@@ -114,7 +138,7 @@ class connection : public std::enable_shared_from_this<connection> {
     if (good) ++run_.ok;
     else ++run_.errors;
     auto due = pacer_.next(now);
-    if (res_->get().keep_alive()) return schedule(due);
+    if (res_->keep_alive()) return schedule(due);
     // The server closes this connection after its answer (nginx does after
     // `keepalive_requests`): open a new one, as an HTTP client must, and go on.
     beast::error_code ignored;
@@ -144,7 +168,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string tag_;
   beast::flat_buffer buffer_;
   std::string out_;  ///< the request being written; its capacity is kept between requests
-  std::optional<http::response_parser<http::string_body>> res_;
+  std::optional<status_parser> res_;  ///< a fresh one per answer (a parser reads one message)
 };
 
 }  // namespace
