@@ -72,7 +72,11 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(asio::io_context& io, shared_run& run, std::size_t index)
       : run_(run),
-        stream_(asio::make_strand(io)),
+        // A strand only when several threads run the context: with one (the default)
+        // the connection's handlers are already serial, and a strand's bookkeeping is
+        // paid on every completion.
+        stream_(run.o->threads > 1 ? asio::any_io_executor(asio::make_strand(io))
+                                   : asio::any_io_executor(io.get_executor())),
         timer_(stream_.get_executor()),
         index_(index),
         rng_(index * 7919 + 17),
