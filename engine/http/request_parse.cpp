@@ -15,8 +15,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 namespace parley::engine::http {
 
@@ -69,7 +67,6 @@ std::string lowercase(std::string_view s) {
 
 namespace {
 
-using detail::lowercase;
 using detail::sane_request_id;
 using detail::split_target;
 using detail::to_method;
@@ -93,7 +90,7 @@ error parse_error(const error_code& ec) {
 }  // namespace
 
 result<request> parse_request_bytes(std::string_view raw, std::size_t max_body, std::size_t max_header) {
-  bhttp::request_parser<bhttp::string_body> parser;
+  detail::request_reader parser;
   parser.header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(max_header, std::numeric_limits<std::uint32_t>::max())));
   parser.body_limit(max_body);
@@ -107,7 +104,7 @@ result<request> parse_request_bytes(std::string_view raw, std::size_t max_body, 
     if (ec == bhttp::error::need_more) ec = {};  // judged by progress below
     if (ec) return parse_error(ec);
     if (parser.is_header_done() && !parser.eager()) {
-      if (const auto id = parser.get()["X-Request-Id"]; sane_request_id(id)) request_id.assign(id);
+      if (const auto id = parser.request_id(); sane_request_id(id)) request_id.assign(id);
       parser.eager(true);
     }
     if (parser.is_done()) break;
@@ -120,20 +117,12 @@ result<request> parse_request_bytes(std::string_view raw, std::size_t max_body, 
     }
   }
 
-  auto msg = parser.release();
-  if (msg.method() == bhttp::verb::unknown) {
+  if (parser.method() == bhttp::verb::unknown) {
     return make_error(errc::invalid_argument, std::string(k_not_implemented));
   }
-  request req;
+  request req = parser.take();
   req.request_id = std::move(request_id);
-  req.verb = to_method(msg.method());
-  req.target.assign(msg.target());
   split_target(req.target, req);
-  req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& field : msg) {
-    req.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
-  }
-  req.body = std::move(msg.body());
   return req;
 }
 

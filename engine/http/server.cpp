@@ -316,7 +316,7 @@ class session final : public session_base {
   std::string remote_;
   Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests; holds pipelined bytes
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<detail::request_reader> parser_;
   std::string out_;  // a whole (not streamed) response, status line to body
   // A streamed response: its header, serializer, source and the piece being written.
   bhttp::response<bhttp::empty_body> stream_res_;
@@ -404,10 +404,9 @@ void session<Stream>::read_header() {
 template <class Stream>
 void session<Stream>::on_header(error_code ec, std::size_t) {
   if (ec) return on_read_error(ec);
-  const auto& head = parser_->get();
-  if (const auto id = head["X-Request-Id"]; sane_request_id(id)) request_id_.assign(id);
+  if (const auto id = parser_->request_id(); sane_request_id(id)) request_id_.assign(id);
   if (parser_->is_done()) return dispatch();
-  if (beast::iequals(head[bhttp::field::expect], "100-continue")) return send_continue();
+  if (parser_->expects_continue()) return send_continue();
   if (parse_buffered_body()) return;
   read_body();
 }
@@ -476,27 +475,20 @@ void session<Stream>::on_read_error(error_code ec) {
 
 template <class Stream>
 void session<Stream>::dispatch() {
-  auto msg = parser_->release();
+  keep_alive_ = parser_->keep_alive();
+  version_ = parser_->version();
+  const auto verb = parser_->method();
+  head_ = verb == bhttp::verb::head;
+  auto req = std::make_shared<request>(parser_->take());
   parser_.reset();
   bump(owner_->count().requests);
   received_ = std::chrono::steady_clock::now();
-  keep_alive_ = msg.keep_alive();
-  version_ = msg.version();
-  head_ = msg.method() == bhttp::verb::head;
   if (request_id_.empty()) request_id_ = generate_request_id();
-  if (msg.method() == bhttp::verb::unknown) {
+  if (verb == bhttp::verb::unknown) {
     return respond(response::error(501, "not_implemented", "unknown HTTP method"));
   }
 
-  auto req = std::make_shared<request>();
-  req->verb = to_method(msg.method());
-  req->target.assign(msg.target());
   split_target(req->target, *req);
-  req->headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& field : msg) {
-    req->headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
-  }
-  req->body = std::move(msg.body());
   req->request_id = request_id_;
   req->remote_address = remote_;
 
@@ -556,7 +548,7 @@ template <class Stream>
 void session<Stream>::reject(unsigned status, std::string_view code, std::string_view message) {
   // The fields parsed before the error still carry the client's id, if any.
   if (request_id_.empty() && parser_) {
-    if (const auto id = parser_->get()["X-Request-Id"]; sane_request_id(id)) request_id_.assign(id);
+    if (const auto id = parser_->request_id(); sane_request_id(id)) request_id_.assign(id);
   }
   parser_.reset();
   keep_alive_ = false;  // the stream position is unknown after a bad request
