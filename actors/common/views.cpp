@@ -7,6 +7,12 @@ namespace parley::actors {
 std::string render_message(const storage::message_record& m, std::string_view conversation_id, bool with_seq) {
   std::string out;
   out.reserve(384 + (m.text ? m.text->size() : 0) + m.details_json.size());
+  append_message(out, m, conversation_id, with_seq);
+  return out;
+}
+
+void append_message(std::string& out, const storage::message_record& m, std::string_view conversation_id,
+                    bool with_seq) {
   json_writer w(out);
   w.begin_object();
   w.field("id", m.id).field("conversation_id", conversation_id).field("channel_id", m.channel_id);
@@ -18,7 +24,7 @@ std::string render_message(const storage::message_record& m, std::string_view co
   w.field("status", to_string(m.status));
   w.key("status_history").begin_array();
   for (const auto& h : m.status_history) {
-    w.begin_object().field("status", to_string(h.status)).field("at", format_rfc3339(h.at_ms)).end_object();
+    w.begin_object().field("status", to_string(h.status)).field("at", rfc3339(h.at_ms).view()).end_object();
   }
   w.end_array();
   if (!m.error_code.empty() || !m.error_message.empty()) {
@@ -28,8 +34,8 @@ std::string render_message(const storage::message_record& m, std::string_view co
   if (m.provider_message_id.empty()) w.null();
   else w.string(m.provider_message_id);
   w.field("external_id", m.external_id);
-  w.field("created_at", format_rfc3339(m.provider_ts_ms != 0 ? m.provider_ts_ms : m.created_at_ms));
-  w.field("received_at", format_rfc3339(m.created_at_ms));
+  w.field("created_at", rfc3339(m.provider_ts_ms != 0 ? m.provider_ts_ms : m.created_at_ms).view());
+  w.field("received_at", rfc3339(m.created_at_ms).view());
   if (!m.reply_to.empty()) w.field("reply_to", m.reply_to);
   if (m.edited) w.key("edited").boolean(true);
   if (with_seq) w.key("seq").number(m.seq);
@@ -39,7 +45,6 @@ std::string render_message(const storage::message_record& m, std::string_view co
     out.append(m.details_json, 1, m.details_json.size() - 2);
   }
   out.push_back('}');
-  return out;
 }
 
 std::string render_conversation(const storage::conversation_state& c, std::int64_t now_ms) {
@@ -52,7 +57,7 @@ std::string render_conversation(const storage::conversation_state& c, std::int64
   write_identities(w, c.identities);
   w.end_object();
   w.key("last_message_at");
-  if (c.last_message_at_ms > 0) w.string(format_rfc3339(c.last_message_at_ms));
+  if (c.last_message_at_ms > 0) w.string(rfc3339(c.last_message_at_ms).view());
   else w.null();
   w.key("message_count").number(c.message_count);
   w.key("windows").begin_object();
@@ -60,7 +65,7 @@ std::string render_conversation(const storage::conversation_state& c, std::int64
     if (!has_service_window(ch.channel)) continue;
     w.key(ch.channel_id).begin_object();
     w.key("expires_at");
-    if (ch.window_expires_ms > 0) w.string(format_rfc3339(ch.window_expires_ms));
+    if (ch.window_expires_ms > 0) w.string(rfc3339(ch.window_expires_ms).view());
     else w.null();
     w.key("open").boolean(ch.window_expires_ms > now_ms).end_object();
   }
@@ -88,7 +93,7 @@ std::string render_event(std::string_view type, std::int64_t at_ms, std::string_
   std::string out;
   out.reserve(64 + data_json.size());
   json_writer w(out);
-  w.begin_object().field("type", type).field("at", format_rfc3339(at_ms)).key("data").raw(data_json).end_object();
+  w.begin_object().field("type", type).field("at", rfc3339(at_ms).view()).key("data").raw(data_json).end_object();
   return out;
 }
 
@@ -97,7 +102,7 @@ std::string render_event_ref(std::string_view type, std::int64_t at_ms, std::str
   std::string out;
   out.reserve(128);
   json_writer w(out);
-  w.begin_object().field("type", type).field("at", format_rfc3339(at_ms));
+  w.begin_object().field("type", type).field("at", rfc3339(at_ms).view());
   w.key("ref").begin_object().field("contact", contact).key("seq").number(seq).end_object();
   if (!status.empty()) w.field("status", status);
   w.end_object();

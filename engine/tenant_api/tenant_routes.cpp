@@ -132,7 +132,11 @@ void list_messages(const services& svc, const std::string& tenant, request_ptr r
   }
   auto page = svc.db->read_reverse(family::messages, storage::message_prefix(tenant, c->contact_id), before_key, *limit + 1);
   if (!page) return reply.send(error_response(page.err()));
-  std::string out = "{\"messages\":[";
+  std::string out;
+  std::size_t expected = 64;  // the rendered page is about the stored bodies plus each message's fields
+  for (const auto& rec : *page) expected += rec.body.size() + 320;
+  out.reserve(expected);
+  out = "{\"messages\":[";
   std::size_t n = 0;
   std::uint64_t last_seq = 0;
   for (const auto& rec : *page) {
@@ -140,7 +144,7 @@ void list_messages(const services& svc, const std::string& tenant, request_ptr r
     auto m = storage::decode_message(rec.body);
     if (!m) continue;
     if (n > 0) out += ",";
-    out += actors::render_message(*m, conversation_id, true);
+    actors::append_message(out, *m, conversation_id, true);
     last_seq = m->seq;
     ++n;
   }

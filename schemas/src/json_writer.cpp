@@ -2,22 +2,71 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace parley {
+
+namespace {
+
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+// Whether any of the eight bytes of `w` needs escaping: a quote, a backslash or a byte
+// below 0x20. The zero-byte tests are exact about whether such a byte exists (which is
+// all this asks), not about where it is.
+constexpr bool needs_escape(std::uint64_t w) {
+  const std::uint64_t quote = w ^ (ones * '"');
+  const std::uint64_t backslash = w ^ (ones * '\\');
+  const std::uint64_t zero_byte = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w;
+  return ((zero_byte | below_space) & highs) != 0;
+}
+
+}  // namespace
 
 void json_writer::escape_into(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the current run of bytes that need no escaping
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time while none of them needs escaping (most text).
+    if (s.size() - i >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      const __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F)));  // v <= 0x1F
+      if (_mm_movemask_epi8(special) == 0) {
+        i += 16;
+        continue;
+      }
+    }
+#endif
+    // Eight bytes at a time while none of them needs escaping (most text).
+    if (s.size() - i >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (!needs_escape(w)) {
+        i += 8;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
     out.append(s.data() + run, i - run);
-    run = i + 1;
+    run = ++i;
     if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
+      const char esc[2] = {'\\', static_cast<char>(c)};
+      out.append(esc, sizeof esc);
     } else {
       const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
       out.append(esc, sizeof esc);
@@ -104,13 +153,54 @@ json_writer& json_writer::raw(std::string_view json) {
   return *this;
 }
 
-std::string format_rfc3339(std::int64_t epoch_ms) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
+rfc3339_text rfc3339(std::int64_t epoch_ms) {
+  rfc3339_text t;
+  // Seconds truncated toward zero (as gmtime_r was given them), days floored.
+  const std::int64_t secs = epoch_ms / 1000;
+  std::int64_t days = secs / 86400;
+  std::int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    --days;
+  }
+  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) {  // outside four digits: what strftime writes for it
+    std::time_t raw = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&raw, &tm);
+    t.size = std::strftime(t.text, sizeof t.text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return t;
+  }
+  auto two = [](char* at, std::int64_t v) {
+    at[0] = static_cast<char>('0' + v / 10);
+    at[1] = static_cast<char>('0' + v % 10);
+  };
+  two(t.text, year / 100);
+  two(t.text + 2, year % 100);
+  t.text[4] = '-';
+  two(t.text + 5, month);
+  t.text[7] = '-';
+  two(t.text + 8, day);
+  t.text[10] = 'T';
+  two(t.text + 11, sod / 3600);
+  t.text[13] = ':';
+  two(t.text + 14, sod / 60 % 60);
+  t.text[16] = ':';
+  two(t.text + 17, sod % 60);
+  t.text[19] = 'Z';
+  t.size = 20;
+  return t;
 }
+
+std::string format_rfc3339(std::int64_t epoch_ms) { return std::string(rfc3339(epoch_ms).view()); }
 
 }  // namespace parley

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include "providers/common/crypto.hpp"
 #include "parley/json_writer.hpp"
 #include "providers/common/time_parse.hpp"
@@ -19,6 +22,77 @@ TEST(JsonWriter, EscapesQuotesBackslashAndControlCharactersKeepsUtf8) {
   std::string out;
   parley::json_writer::escape_into(out, std::string("a\"b\\c\n\t\x01\x1f") + std::string(1, '\0') + "é😀");
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\u000a\\u0009\\u0001\\u001f\\u0000é😀\"");
+}
+
+// The escaping every byte gets, one byte at a time: what the word-at-a-time scan must match.
+std::string escaped_bytewise(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonWriter, EscapesEveryByteAtEveryOffsetOfALongRun) {
+  // Runs longer than a word put each special byte at every position within and across
+  // the eight-byte words the scan reads, with clean words before and after it.
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t at = 0; at < 27; ++at) {
+      std::string s(27, 'x');
+      s[at] = static_cast<char>(c);
+      std::string out;
+      parley::json_writer::escape_into(out, s);
+      ASSERT_EQ(out, escaped_bytewise(s)) << "byte " << c << " at " << at;
+    }
+  }
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  std::string out = "prefix:";
+  parley::json_writer::escape_into(out, all + all);
+  EXPECT_EQ(out, "prefix:" + escaped_bytewise(all + all));
+  out.clear();
+  parley::json_writer::escape_into(out, "");
+  EXPECT_EQ(out, "\"\"");
+}
+
+std::string strftime_utc(std::int64_t epoch_ms) {
+  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+
+TEST(JsonWriter, FormatsRfc3339AsGmtimeDoes) {
+  EXPECT_EQ(parley::format_rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(parley::format_rfc3339(1749416383123), "2025-06-08T20:59:43Z");
+  EXPECT_EQ(parley::format_rfc3339(951782400000), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(parley::format_rfc3339(4107542400000), "2100-03-01T00:00:00Z");
+  EXPECT_EQ(parley::format_rfc3339(-1), "1970-01-01T00:00:00Z");  // seconds truncate toward zero
+  EXPECT_EQ(parley::format_rfc3339(-1000), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(parley::format_rfc3339(253402300799000), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(parley::format_rfc3339(253402300800000), strftime_utc(253402300800000));  // year 10000
+  EXPECT_EQ(parley::format_rfc3339(-62167219200000), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(parley::format_rfc3339(-62167219201000), strftime_utc(-62167219201000));  // year -1
+  // Spread over the years 1600 to 2600, one step being a prime number of milliseconds
+  // so seconds, leap days and century years all come round.
+  for (std::int64_t ms = -11676096000000; ms < 19880000000000; ms += 3'124'999'997) {
+    ASSERT_EQ(parley::format_rfc3339(ms), strftime_utc(ms)) << ms;
+  }
+  for (std::int64_t day = -1000; day < 1000; ++day) {  // each day boundary around 1970
+    ASSERT_EQ(parley::format_rfc3339(day * 86'400'000), strftime_utc(day * 86'400'000)) << day;
+    ASSERT_EQ(parley::format_rfc3339(day * 86'400'000 - 1000), strftime_utc(day * 86'400'000 - 1000)) << day;
+  }
 }
 
 TEST(JsonWriter, WritesShortestDoubles) {

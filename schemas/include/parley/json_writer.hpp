@@ -4,6 +4,7 @@
 /// backslash and control characters as \u00xx; UTF-8 passed through). Commas are placed
 /// automatically; the caller keeps objects and arrays balanced. Writes into its own
 /// string (take()) or appends to one the caller owns.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,7 +60,15 @@ class json_writer {
   bool need_comma_ = false;
 };
 
-/// RFC 3339 UTC with seconds ("2026-11-22T10:00:00Z") from epoch milliseconds.
+/// RFC 3339 UTC with seconds ("2026-11-22T10:00:00Z") from epoch milliseconds, in a
+/// buffer of its own: no allocation (the text is longer than std::string's inline store).
+struct rfc3339_text {
+  char text[32];
+  std::size_t size = 0;
+  [[nodiscard]] std::string_view view() const noexcept { return {text, size}; }
+};
+[[nodiscard]] rfc3339_text rfc3339(std::int64_t epoch_ms);
+/// The same as a std::string.
 [[nodiscard]] std::string format_rfc3339(std::int64_t epoch_ms);
 
 }  // namespace parley

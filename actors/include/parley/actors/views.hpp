@@ -15,6 +15,9 @@ namespace parley::actors {
 /// A message object; `with_seq` adds "seq" (conversation pages).
 [[nodiscard]] std::string render_message(const storage::message_record& m, std::string_view conversation_id,
                                          bool with_seq);
+/// The same object appended to `out` (pages of many messages build one string).
+void append_message(std::string& out, const storage::message_record& m, std::string_view conversation_id,
+                    bool with_seq);
 /// "identities": [{"channel_id", "channel_type", "external_id"}] as the API shows them.
 void write_identities(json_writer& w, const std::vector<storage::identity_entry>& identities);
 /// A conversation object; window "open" is judged at `now_ms`.
