@@ -41,7 +41,7 @@ void append_event_body(const storage::store& db, std::string_view tenant, const 
   std::string status = text("status");
   if (!status.empty()) w.begin_object().field("status", status).key("message");
   if (m) {
-    w.raw(render_message(*m, conversation_id, true));
+    w.raw_with([&](std::string& into) { append_message(into, *m, conversation_id, true); });
   } else {
     w.begin_object().field("id", storage::message_id_for(contact, seq)).field("conversation_id", conversation_id);
     w.key("forgotten").boolean(true).end_object();

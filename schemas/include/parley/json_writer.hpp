@@ -36,6 +36,15 @@ class json_writer {
   json_writer& null();
   /// Appends already-serialized JSON verbatim (the caller guarantees it is valid).
   json_writer& raw(std::string_view json);
+  /// Lets `append(std::string&)` write one already-valid JSON value in place (no copy
+  /// through a string of its own).
+  template <class Append>
+  json_writer& raw_with(Append&& append) {
+    separate();
+    append(*out_);
+    need_comma_ = true;
+    return *this;
+  }
 
   /// `"key":"value"`; the `_if` form writes nothing when the value is absent.
   json_writer& field(std::string_view k, std::string_view v) { return key(k).string(v); }
