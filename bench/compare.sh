@@ -26,7 +26,8 @@
 #   S3  RSS after the S1 rounds, and after --s-active stored conversations then received
 #       one message each
 #   S2  GET /v1/conversations/{id}/messages?limit=50 under wrk, random conversations:
-#       16 connections closed loop, then 1 connection
+#       16 connections closed loop, then 1 connection; once right after S1 and S3's
+#       writes, and again once RocksDB has no flush or compaction left (at most 10 min)
 #
 # Part "p" (S5, erasure under load; not in the default --parts): one parleyd (sync) with a
 # tenant pre-loaded with --p-messages messages (then restarted and left until RocksDB has
@@ -134,6 +135,20 @@ stop_parleyd() {
 }
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# Waits (at most 10 minutes) until the parleyd on admin address $1 has no flush or
+# compaction running or pending; prints the seconds it waited.
+wait_settled() {
+  local t0 backlog
+  t0=$(now)
+  for _ in $(seq 1 6000); do
+    backlog=$(curl -sf "http://$1/metrics" |
+      awk '$1 ~ /^parley_storage_(pending_compaction_bytes|running_compactions|running_flushes)$/ { s += $2 } END { print s + 0 }')
+    [ "$backlog" = "0" ] && break
+    sleep 0.1
+  done
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'
+}
 
 ingest_parley() {  # ingest_parley PUB ADMIN TOKEN JSON [extra flags...]
   local pub=$1 admin=$2 token=$3 file=$4
@@ -312,12 +327,17 @@ with open(path, "w") as f:
     f.write('request = function() return wrk.format("GET", "/v1/conversations/" .. ids[math.random(#ids)] .. "/messages?limit=50") end\n')
 EOF
   # 16 connections closed loop (saturation: its p99 is mostly queueing), then one
-  # connection (each read's own latency, nothing queued behind another).
-  for r in $(seq 1 "$rounds"); do
-   for c in 16 1; do
-    what=s2; [ "$c" = 1 ] && what=s2_one
-    wrk -t 1 -c "$c" -d "$duration" --latency -s "$out/s2-ids.lua" "http://$s_pub" >"$out/$what-$r.txt"
-    python3 - "$out/$what-$r.txt" "$r" "$what" >>"$results" <<'EOF'
+  # connection (each read's own latency, nothing queued behind another). First right
+  # after S1 and S3's writes, while RocksDB still compacts what they wrote ("s2",
+  # "s2_one"); then again once it has no flush or compaction left ("s2_settled",
+  # "s2_one_settled"): a store in service between bursts.
+  s2_rounds() {  # s2_rounds SUFFIX
+    for r in $(seq 1 "$rounds"); do
+      for c in 16 1; do
+        what=s2; [ "$c" = 1 ] && what=s2_one
+        what=$what$1
+        wrk -t 1 -c "$c" -d "$duration" --latency -s "$out/s2-ids.lua" "http://$s_pub" >"$out/$what-$r.txt"
+        python3 - "$out/$what-$r.txt" "$r" "$what" >>"$results" <<'EOF'
 import json, re, sys
 text = open(sys.argv[1]).read()
 def ms(v, unit): return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -327,8 +347,12 @@ errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(json.dumps({"what": sys.argv[3], "round": int(sys.argv[2]), "throughput": rps, "p50_ms": lat["50"], "p99_ms": lat["99"],
                   "errors": int(errors.group(1)) if errors else 0}))
 EOF
-   done
-  done
+      done
+    done
+  }
+  s2_rounds ""
+  record "{\"what\":\"s2_settle_seconds\",\"round\":1,\"seconds\":$(wait_settled "$s_admin")}"
+  s2_rounds _settled
   stop_parleyd "$s_pid"
 fi
 
@@ -360,12 +384,7 @@ if [[ ",$parts," == *",p,"* ]]; then
     stop_parleyd "$p_pid"
     start_parleyd p "$out/p-data" sync
     p_pid=$PARLEY_PID
-    for _ in $(seq 1 6000); do
-      backlog=$(curl -sf "http://$PARLEY_ADMIN/metrics" |
-        awk '$1 ~ /^parley_storage_(pending_compaction_bytes|running_compactions|running_flushes)$/ { s += $2 } END { print s + 0 }')
-      [ "$backlog" = "0" ] && break
-      sleep 0.1
-    done
+    wait_settled "$PARLEY_ADMIN" >/dev/null
     live_load "$out/p-quiet-$r.json"
     record_ingest p_quiet "$r" "$out/p-quiet-$r.json"
     before=$(purged_total)
@@ -411,7 +430,8 @@ for label, what in [("W1 parleyd --durability sync", "w1"), ("nginx return 200 (
                     ("Redis XADD 1 KiB, appendfsync always", "redis"), ("JetStream publish-with-ack 1 KiB", "jetstream"),
                     ("W1d (20% redeliveries)", "w1d"), ("W2 accepted sends", "w2"), ("S1 W1 on the empty store", "s1_empty"),
                     ("S1 W1 on the pre-loaded store", "s1_loaded"), ("S2 history reads, 16 connections", "s2"),
-                    ("S2 history reads, 1 connection", "s2_one")]:
+                    ("S2 history reads, 1 connection", "s2_one"),
+                    ("S2 settled, 16 connections", "s2_settled"), ("S2 settled, 1 connection", "s2_one_settled")]:
     line(label, what, "throughput")
 print("\nratios of medians")
 ratio("W1 / nginx", "w1", "nginx", ">= 0.5")
@@ -432,6 +452,12 @@ m = mmm("s2", "p99_ms")
 if m: print(f"  S2 p99, 16 connections (target <= 2 ms)      " + " / ".join(f"{x:.2f}" for x in m) + " ms")
 m = mmm("s2_one", "p99_ms")
 if m: print(f"  S2 p99, 1 connection (target <= 2 ms)       " + " / ".join(f"{x:.2f}" for x in m) + " ms")
+m = mmm("s2_settled", "p99_ms")
+if m: print(f"  S2 settled p99, 16 connections               " + " / ".join(f"{x:.2f}" for x in m) + " ms")
+m = mmm("s2_one_settled", "p99_ms")
+if m: print(f"  S2 settled p99, 1 connection (target <= 2 ms) " + " / ".join(f"{x:.2f}" for x in m) + " ms")
+m = mmm("s2_settle_seconds", "seconds")
+if m: print(f"  S2 wait for compactions to finish            {m[1]:.1f} s")
 errs = sum(r.get("errors", 0) for r in rows)
 print("\nstore")
 m = mmm("s4_ready_s", "seconds")
