@@ -1,6 +1,7 @@
 #include "parley/json_writer.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -155,32 +156,24 @@ json_writer& json_writer::raw(std::string_view json) {
 
 rfc3339_text rfc3339(std::int64_t epoch_ms) {
   rfc3339_text t;
-  // Seconds truncated toward zero (as gmtime_r was given them), days floored.
+  // Seconds truncated toward zero (as gmtime_r was given them).
   const std::int64_t secs = epoch_ms / 1000;
-  std::int64_t days = secs / 86400;
-  std::int64_t sod = secs % 86400;
-  if (sod < 0) {
-    sod += 86400;
-    --days;
-  }
-  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  if (year < 0 || year > 9999) {  // outside four digits: what strftime writes for it
+  constexpr std::int64_t year_0 = -62167219200;      // 0000-01-01T00:00:00Z
+  constexpr std::int64_t year_10000 = 253402300800;  // 10000-01-01T00:00:00Z
+  if (secs < year_0 || secs >= year_10000) {         // not four digits: what strftime writes
     std::time_t raw = static_cast<std::time_t>(secs);
     std::tm tm{};
     gmtime_r(&raw, &tm);
     t.size = std::strftime(t.text, sizeof t.text, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return t;
   }
-  auto two = [](char* at, std::int64_t v) {
+  const auto day_start = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{secs}});
+  const std::chrono::year_month_day date{day_start};
+  const std::int64_t sod = secs - day_start.time_since_epoch().count() * 86400;
+  const int year = static_cast<int>(date.year());
+  const auto month = static_cast<unsigned>(date.month());
+  const auto day = static_cast<unsigned>(date.day());
+  auto two = [](char* at, auto v) {
     at[0] = static_cast<char>('0' + v / 10);
     at[1] = static_cast<char>('0' + v % 10);
   };
