@@ -3,7 +3,8 @@
 #include <boost/json.hpp>
 
 #include <cmath>
-#include <ctime>
+
+#include "parley/json_writer.hpp"
 
 namespace parley::actors {
 
@@ -95,14 +96,7 @@ result<usage_day> usage_day::decode(std::string_view json) {
   return d;
 }
 
-std::string utc_day(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
-}
+std::string utc_day(std::int64_t ms) { return std::string(rfc3339(ms).view().substr(0, 10)); }
 
 void usage_meter::add(usage_counter c, std::int64_t at_ms, std::uint64_t n) {
   if (n == 0) return;
