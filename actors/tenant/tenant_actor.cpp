@@ -331,7 +331,7 @@ void on_inbound(self_ptr self, inbound_job& job) {
   // in flight waits for it; a message already stored is acknowledged as it is. The
   // in-flight check comes first: a claim is released only after its commit is durable.
   std::vector<inbound_message> fresh;
-  for (const auto& m : job.webhook->messages) {
+  for (auto& m : job.webhook->messages) {
     auto key = inflight_key(ch.id, m.provider_message_id);
     if (!st.ctx->inflight->claim(key, job.ack)) {
       st.ctx->usage->add(usage_counter::duplicates, job.received_ms);  // a copy of one in flight
@@ -347,7 +347,7 @@ void on_inbound(self_ptr self, inbound_job& job) {
       }
       continue;
     }
-    fresh.push_back(m);
+    fresh.push_back(std::move(m));  // nothing reads the webhook's messages after this
   }
   // Group the body's messages by customer, keeping their order.
   std::vector<std::pair<std::string, std::vector<inbound_message>>> by_customer;

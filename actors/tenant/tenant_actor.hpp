@@ -30,7 +30,8 @@ class directory;
 /// A verified, normalized webhook for one channel of this tenant.
 struct inbound_job {
   std::shared_ptr<const channel_info> channel;
-  std::shared_ptr<const normalized_webhook> webhook;
+  /// The tenant actor is its only reader, and moves the messages out of it.
+  std::shared_ptr<normalized_webhook> webhook;
   std::shared_ptr<const std::string> raw_body;  ///< kept sealed for raw_webhooks_days
   std::int64_t received_ms = 0;
   std::shared_ptr<ack_tracker> ack;

@@ -65,7 +65,7 @@ void accept(const services& svc, request_ptr req, responder reply, std::shared_p
   });
   actors::inbound_job job;
   job.channel = std::move(ch);
-  job.webhook = std::make_shared<const normalized_webhook>(std::move(webhook));
+  job.webhook = std::make_shared<normalized_webhook>(std::move(webhook));
   job.raw_body = std::shared_ptr<const std::string>(req, &req->body);  // shares the request: no copy
   job.received_ms = svc.time->now_ms();
   job.ack = std::move(ack);
