@@ -90,6 +90,18 @@ void next_nonce(unsigned char* out) {
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
+// GCM takes its AAD in any number of updates before the text.
+bool add_aad(EVP_CIPHER_CTX* ctx, aad_parts aad, bool encrypt) {
+  int len = 0;
+  for (std::string_view part : {aad.head, aad.tail}) {
+    if (part.empty()) continue;
+    int ok = encrypt ? EVP_EncryptUpdate(ctx, nullptr, &len, bytes(part), static_cast<int>(part.size()))
+                     : EVP_DecryptUpdate(ctx, nullptr, &len, bytes(part), static_cast<int>(part.size()));
+    if (ok != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 aead_key::~aead_key() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
@@ -122,7 +134,7 @@ result<aead_key> aead_key::from_base64(std::string_view text) {
 
 std::string aead_key::to_base64() const { return base64_encode(view()); }
 
-status seal(const aead_key& key, std::string_view aad, std::string_view plaintext, std::string& out) {
+status seal(const aead_key& key, aad_parts aad, std::string_view plaintext, std::string& out) {
   keyed_ctx& kc = thread_seal_ctx();
   EVP_CIPHER_CTX* ctx = kc.ctx.get();
   if (ctx == nullptr) return make_error(errc::internal, "no AES-256-GCM");
@@ -133,7 +145,7 @@ status seal(const aead_key& key, std::string_view aad, std::string_view plaintex
   auto* ciphertext = nonce + aead_nonce_bytes;
   int len = 0;
   bool ok = EVP_EncryptInit_ex2(ctx, nullptr, kc.key_for_init(key), nonce, nullptr) == 1 &&
-            EVP_EncryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+            add_aad(ctx, aad, true) &&
             EVP_EncryptUpdate(ctx, ciphertext, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
             EVP_EncryptFinal_ex(ctx, ciphertext + len, &len) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(aead_tag_bytes),
@@ -146,7 +158,7 @@ status seal(const aead_key& key, std::string_view aad, std::string_view plaintex
   return {};
 }
 
-status open(const aead_key& key, std::string_view aad, std::string_view sealed, std::string& out) {
+status open(const aead_key& key, aad_parts aad, std::string_view sealed, std::string& out) {
   if (sealed.size() < aead_overhead) return make_error(errc::corruption, "sealed value too short");
   keyed_ctx& kc = thread_open_ctx();
   EVP_CIPHER_CTX* ctx = kc.ctx.get();
@@ -162,7 +174,7 @@ status open(const aead_key& key, std::string_view aad, std::string_view sealed, 
   auto* plain = reinterpret_cast<unsigned char*>(out.data() + base);
   int len = 0;
   bool ok = EVP_DecryptInit_ex2(ctx, nullptr, kc.key_for_init(key), nonce, nullptr) == 1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+            add_aad(ctx, aad, false) &&
             EVP_DecryptUpdate(ctx, plain, &len, ciphertext, static_cast<int>(text_len)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(aead_tag_bytes), tag) == 1 &&
             EVP_DecryptFinal_ex(ctx, plain + len, &len) == 1;

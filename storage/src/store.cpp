@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <filesystem>
@@ -43,13 +44,15 @@ constexpr double maintenance_trash_ratio = 1e6;  // a purge may free most of the
 
 namespace fb = parley::schemas;
 
-// AAD binding a sealed value to its location: family byte + key.
-std::string location_aad(family f, std::string_view key) {
-  std::string aad;
-  aad.reserve(key.size() + 1);
-  aad.push_back(static_cast<char>(f));
-  aad.append(key);
-  return aad;
+// AAD binding a sealed value to its location: family byte + key, in two pieces (the
+// byte from a static table, so the parts need nothing of their own to outlive).
+constexpr auto family_bytes = [] {
+  std::array<char, 256> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(i);
+  return out;
+}();
+aad_parts location_aad(family f, std::string_view key) {
+  return {std::string_view(&family_bytes[static_cast<std::uint8_t>(f)], 1), key};
 }
 
 std::string tenant_key_meta_key(std::string_view tenant) {

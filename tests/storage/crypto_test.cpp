@@ -38,6 +38,26 @@ TEST(Crypto, WrongKeyAadOrAlteredBytesFailToOpen) {
   EXPECT_TRUE(out.empty());
 }
 
+// AAD in two pieces authenticates exactly the joined bytes, wherever the split falls:
+// each split opens what the joined AAD sealed and the other way round; other bytes fail.
+TEST(Crypto, AadInTwoPartsIsTheJoinedAad) {
+  auto key = aead_key::random();
+  const std::string joined("\x01tenant\x00\x01key", 12);
+  std::string out;
+  for (std::size_t split = 0; split <= joined.size(); ++split) {
+    const aad_parts parts{std::string_view(joined).substr(0, split), std::string_view(joined).substr(split)};
+    std::string by_parts, by_joined;
+    ASSERT_TRUE(seal(key, parts, "body", by_parts).ok());
+    ASSERT_TRUE(seal(key, joined, "body", by_joined).ok());
+    out.clear();
+    ASSERT_TRUE(open(key, joined, by_parts, out).ok()) << split;
+    EXPECT_EQ(out, "body");
+    out.clear();
+    ASSERT_TRUE(open(key, parts, by_joined, out).ok()) << split;
+    EXPECT_EQ(out, "body");
+    EXPECT_EQ(open(key, aad_parts{parts.head, "other"}, by_parts, out).code(), errc::corruption) << split;
+  }
+}
 // A thread keeps the last key it used set up in its context; every switch between keys,
 // in both directions and after a failed open, must still use the key it is given.
 TEST(Crypto, SwitchingKeysOnOneThreadUsesEachKey) {

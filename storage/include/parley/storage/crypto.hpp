@@ -43,12 +43,26 @@ class aead_key {
   std::array<std::uint8_t, aead_key_bytes> bytes_;
 };
 
+/// Additional authenticated data in two pieces, authenticated as if joined (`head`
+/// then `tail`): a record's location is a family byte and its key, and joining them
+/// would cost a string per seal or open.
+struct aad_parts {
+  std::string_view head;
+  std::string_view tail;
+};
+
 /// Seals `plaintext` under `key`, authenticating `aad` too. Appends to `out`.
-[[nodiscard]] status seal(const aead_key& key, std::string_view aad, std::string_view plaintext,
-                          std::string& out);
+[[nodiscard]] status seal(const aead_key& key, aad_parts aad, std::string_view plaintext, std::string& out);
+[[nodiscard]] inline status seal(const aead_key& key, std::string_view aad, std::string_view plaintext,
+                                 std::string& out) {
+  return seal(key, aad_parts{aad, {}}, plaintext, out);
+}
 /// Opens a value made by `seal` with the same key and aad. corruption on any mismatch.
-[[nodiscard]] status open(const aead_key& key, std::string_view aad, std::string_view sealed,
-                          std::string& out);
+[[nodiscard]] status open(const aead_key& key, aad_parts aad, std::string_view sealed, std::string& out);
+[[nodiscard]] inline status open(const aead_key& key, std::string_view aad, std::string_view sealed,
+                                 std::string& out) {
+  return open(key, aad_parts{aad, {}}, sealed, out);
+}
 
 /// Standard base64 (with padding).
 [[nodiscard]] std::string base64_encode(std::string_view bytes);
