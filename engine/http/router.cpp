@@ -1,7 +1,9 @@
 // The Asio-free half of the HTTP component: request accessors, response builders and
 // the router. Kept apart from server.cpp so it compiles fast and is testable alone.
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <stdexcept>
 
 #include "engine/http/server.hpp"
 
@@ -165,10 +167,13 @@ response response::json(unsigned status, std::string body) {
 
 void router::add(method verb, std::string pattern, handler h) {
   route r{verb, {}, std::move(h)};
+  std::size_t params = 0;
   for_each_segment(pattern, [&](std::string_view segment) {
     r.segments.emplace_back(segment);
+    if (is_param(segment)) ++params;
     return true;
   });
+  if (params > max_route_params) throw std::invalid_argument("route pattern has too many parameters: " + pattern);
   routes_.push_back(std::move(r));
 }
 
@@ -176,18 +181,27 @@ router::match_result router::match(method verb, std::string_view path) const {
   match_result result;
   const route* head_fallback = nullptr;  // HEAD is served by GET when no HEAD route
   std::vector<method> allowed;
-  std::vector<std::pair<std::string, std::string>> params;
-  std::vector<std::pair<std::string, std::string>> fallback_params;
+  // Parameters are views into the path and the pattern while routes are tried; only the
+  // route that answers copies them into the request.
+  using view_param = std::pair<std::string_view, std::string_view>;
+  std::array<view_param, max_route_params> params{};
+  std::array<view_param, max_route_params> fallback_params{};
+  std::size_t param_count = 0;
+  std::size_t fallback_count = 0;
+  auto take = [&result](const std::array<view_param, max_route_params>& from, std::size_t n) {
+    result.params.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) result.params.emplace_back(from[k].first, from[k].second);
+  };
 
   for (const auto& r : routes_) {
-    params.clear();
+    param_count = 0;
     std::size_t i = 0;
     const bool matched = for_each_segment(path, [&](std::string_view segment) {
       if (i >= r.segments.size()) return false;
       const std::string& expected = r.segments[i++];
       if (is_param(expected)) {
         if (segment.empty()) return false;
-        params.emplace_back(expected.substr(1, expected.size() - 2), segment);
+        params[param_count++] = {std::string_view(expected).substr(1, expected.size() - 2), segment};
         return true;
       }
       return segment == expected;
@@ -197,12 +211,13 @@ router::match_result router::match(method verb, std::string_view path) const {
     if (r.verb == verb && verb != method::other) {
       result.target = &r.h;
       result.status = 200;
-      result.params = std::move(params);
+      take(params, param_count);
       return result;
     }
     if (verb == method::head && r.verb == method::get && head_fallback == nullptr) {
       head_fallback = &r;
       fallback_params = params;
+      fallback_count = param_count;
     }
     if (std::find(allowed.begin(), allowed.end(), r.verb) == allowed.end()) {
       allowed.push_back(r.verb);
@@ -212,7 +227,7 @@ router::match_result router::match(method verb, std::string_view path) const {
   if (head_fallback != nullptr) {
     result.target = &head_fallback->h;
     result.status = 200;
-    result.params = std::move(fallback_params);
+    take(fallback_params, fallback_count);
     return result;
   }
   if (allowed.empty()) return result;  // 404

@@ -106,6 +106,8 @@ using handler = std::function<void(std::shared_ptr<const request>, responder)>;
 /// (with `Allow`); an unknown path is 404 `not_found`.
 class router {
  public:
+  static constexpr std::size_t max_route_params = 8;
+  /// Throws std::invalid_argument for a pattern with more than max_route_params parameters.
   void add(method verb, std::string pattern, handler h);
 
   struct match_result {

@@ -265,6 +265,39 @@ TEST(HttpRouter, KnownPathWrongMethodIs405WithAllow) {
   EXPECT_NE(routes.match(method::head, "/v1/events").target, nullptr);
 }
 
+// A route tried before the one that answers leaves none of its parameters behind, and
+// HEAD served by a GET route gets that route's parameters.
+TEST(HttpRouter, ParametersComeOnlyFromTheRouteThatAnswers) {
+  router routes;
+  routes.add(method::post, "/v1/{a}/{b}/x", [](auto, auto) {});
+  routes.add(method::get, "/v1/{id}/{sub}/y", [](auto, auto) {});
+  auto m = routes.match(method::get, "/v1/c1/s1/y");
+  ASSERT_NE(m.target, nullptr);
+  ASSERT_EQ(m.params.size(), 2U);
+  EXPECT_EQ(m.params[0], (std::pair<std::string, std::string>{"id", "c1"}));
+  EXPECT_EQ(m.params[1], (std::pair<std::string, std::string>{"sub", "s1"}));
+  m = routes.match(method::head, "/v1/c2/s2/y");
+  ASSERT_NE(m.target, nullptr);
+  ASSERT_EQ(m.params.size(), 2U);
+  EXPECT_EQ(m.params[0].second, "c2");
+  EXPECT_TRUE(routes.match(method::get, "/v1/c1/s1/x").params.empty());  // 405: nothing matched by method
+}
+
+TEST(HttpRouter, RefusesAPatternWithMoreParametersThanItHolds) {
+  router routes;
+  std::string pattern;
+  for (std::size_t i = 0; i <= router::max_route_params; ++i) pattern += "/{p" + std::to_string(i) + "}";
+  EXPECT_THROW(routes.add(method::get, pattern, [](auto, auto) {}), std::invalid_argument);
+  pattern = pattern.substr(0, pattern.rfind('/'));
+  EXPECT_NO_THROW(routes.add(method::get, pattern, [](auto, auto) {}));
+  std::string path;
+  for (std::size_t i = 0; i < router::max_route_params; ++i) path += "/v" + std::to_string(i);
+  const auto m = routes.match(method::get, path);
+  ASSERT_NE(m.target, nullptr);
+  ASSERT_EQ(m.params.size(), router::max_route_params);
+  EXPECT_EQ(m.params.back().second, "v" + std::to_string(router::max_route_params - 1));
+}
+
 TEST(HttpRequest, AccessorsDecodeQueryAndIgnoreHeaderCase) {
   request req;
   req.query = "a=1&b=x+y%21&c&d=%zz&e%5F=k&a=2";
