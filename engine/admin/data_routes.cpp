@@ -3,6 +3,7 @@
 #include <caf/send.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 
@@ -264,16 +265,11 @@ std::optional<std::int64_t> parse_day(std::string_view text) {
     return v;
   };
   auto y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
-  if (!y || !m || !d || *m < 1 || *m > 12 || *d < 1 || *d > 31) return std::nullopt;
-  // Days from civil (Howard Hinnant's algorithm).
-  int yy = *y - (*m <= 2 ? 1 : 0);
-  int era = (yy >= 0 ? yy : yy - 399) / 400;
-  int yoe = yy - era * 400;
-  int doy = (153 * (*m + (*m > 2 ? -3 : 9)) + 2) / 5 + *d - 1;
-  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
-  if (actors::utc_day(days * ms_per_day) != text) return std::nullopt;  // e.g. 2026-02-30
-  return days;
+  if (!y || !m || !d) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*m)},
+                                         std::chrono::day{static_cast<unsigned>(*d)}};
+  if (!date.ok()) return std::nullopt;  // e.g. 2026-02-30 or month 13
+  return std::chrono::sys_days{date}.time_since_epoch().count();
 }
 
 constexpr std::int64_t max_usage_days = 366;

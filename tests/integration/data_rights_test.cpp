@@ -367,6 +367,10 @@ TEST_F(DataRights, UsagePerDayCountsMessagesDuplicatesSendsAndReplyLatency) {
   EXPECT_EQ(num(arr(after.json, "days").at(0), "inbound"), 12) << after.body;
 
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2026-02-30").status, 400);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2026-13-01").status, 400);
+  auto leap = admin("GET", "/v1/admin/tenants/acme/usage?from=2024-02-28&to=2024-03-01");
+  ASSERT_EQ(leap.status, 200) << leap.body;
+  EXPECT_EQ(arr(leap.json, "days").size(), 3U) << leap.body;  // the 28th, the 29th, March 1st
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=yesterday").status, 400);
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2026-11-02&to=2026-11-01").status, 400);
   EXPECT_EQ(admin("GET", "/v1/admin/tenants/acme/usage?from=2020-01-01&to=2026-01-01").status, 400);

@@ -108,6 +108,8 @@ TEST(TimeParse, Iso8601WithZoneFractionAndOffset) {
   EXPECT_EQ(parse_iso8601_ms("2014-08-01T17:28:10.27Z"), 1406914090270);
   EXPECT_EQ(parse_iso8601_ms("2014-08-01T19:28:10+0200"), 1406914090000);
   EXPECT_EQ(parse_iso8601_ms("2024-02-29T00:00:00"), 1709164800000);  // no zone: UTC
+  EXPECT_EQ(parse_iso8601_ms("2000-02-29T00:00:00Z"), 951782400000);   // every 400 years a leap year
+  EXPECT_EQ(parse_iso8601_ms("1969-12-31T23:59:59Z"), -1000);
 }
 
 TEST(TimeParse, Iso8601RejectsInvalid) {
@@ -115,6 +117,10 @@ TEST(TimeParse, Iso8601RejectsInvalid) {
   EXPECT_FALSE(parse_iso8601_ms("2014-08-01"));
   EXPECT_FALSE(parse_iso8601_ms("2014-13-01T00:00:00Z"));
   EXPECT_FALSE(parse_iso8601_ms("2023-02-29T00:00:00Z"));
+  EXPECT_FALSE(parse_iso8601_ms("1900-02-29T00:00:00Z"));  // a century, not a leap year
+  EXPECT_FALSE(parse_iso8601_ms("2014-04-31T00:00:00Z"));
+  EXPECT_FALSE(parse_iso8601_ms("2014-00-10T00:00:00Z"));
+  EXPECT_FALSE(parse_iso8601_ms("2014-01-00T00:00:00Z"));
   EXPECT_FALSE(parse_iso8601_ms("2014-08-01T24:00:00Z"));
   EXPECT_FALSE(parse_iso8601_ms("2014-08-01T10:00:00Zjunk"));
 }

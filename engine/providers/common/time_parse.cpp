@@ -1,6 +1,7 @@
 #include "providers/common/time_parse.hpp"
 
 #include <array>
+#include <chrono>
 
 namespace parley::engine::providers::detail {
 namespace {
@@ -47,16 +48,13 @@ struct cursor {
   }
 };
 
-bool valid_date(int y, int m, int d) noexcept {
-  static constexpr std::array<int, 12> days = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1 || d > days[static_cast<std::size_t>(m - 1)]) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return !(m == 2 && d == 29 && !leap);
-}
-
 std::optional<std::int64_t> to_ms(int y, int mo, int d, int h, int mi, int sec, int ms, int offset_min) noexcept {
-  if (!valid_date(y, mo, d) || h > 23 || mi > 59 || sec > 60) return std::nullopt;  // 60: leap second
-  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  // The proleptic Gregorian calendar of <chrono>: ok() rejects month 13, April 31st and
+  // February 29th outside leap years.
+  const std::chrono::year_month_day date{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                         std::chrono::day{static_cast<unsigned>(d)}};
+  if (!date.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;  // 60: leap second
+  const std::int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - static_cast<std::int64_t>(offset_min) * 60;
   return secs * 1000 + ms;
 }
@@ -112,15 +110,6 @@ std::string_view word(cursor& c) noexcept {
 }
 
 }  // namespace
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 std::optional<std::int64_t> parse_iso8601_ms(std::string_view s) noexcept {
   cursor c{s};

@@ -7,9 +7,6 @@
 
 namespace parley::engine::providers::detail {
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-[[nodiscard]] std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
-
 /// RFC 3339 / ISO 8601 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`;
 /// 't'/' ' for 'T' and 'z' accepted; without a zone the time is taken as UTC. Fractions
 /// of any length are truncated to milliseconds (Postmark sends 7 digits).
