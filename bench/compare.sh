@@ -139,13 +139,16 @@ rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 # Waits (at most 10 minutes) until the parleyd on admin address $1 has no flush or
 # compaction running or pending; prints the seconds it waited.
+# Settled: no flush or compaction running, none wanted (RocksDB's byte estimate, and the
+# families with files it marked, which that estimate leaves out), for a whole second.
 wait_settled() {  # wait_settled ADMIN: prints the seconds waited, then true, or false at the 10 min limit
-  local t0 backlog settled=false
+  local t0 backlog settled=false quiet=0
   t0=$(now)
   for _ in $(seq 1 6000); do
     backlog=$(curl -sf "http://$1/metrics" |
-      awk '$1 ~ /^parley_storage_(pending_compaction_bytes|running_compactions|running_flushes)$/ { s += $2 } END { print s + 0 }')
-    if [ "$backlog" = "0" ]; then settled=true; break; fi
+      awk '$1 ~ /^parley_storage_(pending_compaction_bytes|compaction_pending_families|running_compactions|running_flushes)$/ { s += $2 } END { print s + 0 }')
+    if [ "$backlog" = "0" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    if [ "$quiet" -ge 10 ]; then settled=true; break; fi
     sleep 0.1
   done
   awk -v a="$t0" -v b="$(now)" -v s="$settled" 'BEGIN { printf "%.1f %s", b - a, s }'

@@ -357,6 +357,9 @@ class process {
     };
     add("parley_storage_pending_compaction_bytes", "RocksDB's estimate of the bytes compactions still have to rewrite.",
         &storage::engine_stats::pending_compaction_bytes);
+    add("parley_storage_compaction_pending_families",
+        "Families with a compaction RocksDB wants to run (size triggers, or files it marked).",
+        &storage::engine_stats::families_needing_compaction);
     add("parley_storage_running_compactions", "Compactions running now.", &storage::engine_stats::running_compactions);
     add("parley_storage_running_flushes", "Memtable flushes running now.", &storage::engine_stats::running_flushes);
     add("parley_storage_sst_bytes", "Size of the live SST files.", &storage::engine_stats::live_sst_bytes);

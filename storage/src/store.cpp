@@ -928,6 +928,7 @@ engine_stats store::stats() const {
     return total;
   };
   out.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  out.families_needing_compaction = sum(rocksdb::DB::Properties::kCompactionPending);  // 0 or 1 per family
   out.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
   out.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
   out.table_reader_bytes = sum(rocksdb::DB::Properties::kEstimateTableReadersMem);

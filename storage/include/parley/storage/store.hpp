@@ -108,6 +108,10 @@ struct sweep_stats {
 /// RocksDB's own state, summed over the families (for metrics and runbooks).
 struct engine_stats {
   std::uint64_t pending_compaction_bytes = 0;  ///< estimate of what compactions still have to rewrite
+  /// Families with a compaction RocksDB wants to run: level sizes over their targets,
+  /// or files it marked (bottom-level files holding deletions, periodic and TTL ones),
+  /// which the byte estimate above leaves out.
+  std::uint64_t families_needing_compaction = 0;
   std::uint64_t running_compactions = 0;
   std::uint64_t running_flushes = 0;
   std::uint64_t live_sst_bytes = 0;
