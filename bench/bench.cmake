@@ -18,10 +18,10 @@ target_link_libraries(parley-bench PRIVATE Boost::headers Boost::json OpenSSL::C
 target_compile_definitions(parley-bench PRIVATE BOOST_ASIO_NO_DEPRECATED)
 parley_project_target(parley-bench)
 
-# The engine's hot-path stages not covered above: HTTP parse, record encode, JSON render,
-# actor hops.
+# The engine's hot-path stages not covered above: HTTP parse, routing, record encode, JSON
+# render, actor hops.
 add_executable(parley_engine_bench engine/hot_path_bench.cpp)
-target_link_libraries(parley_engine_bench PRIVATE parley_http parley_actors benchmark::benchmark benchmark::benchmark_main Threads::Threads)
+target_link_libraries(parley_engine_bench PRIVATE parley_engine parley_http parley_actors benchmark::benchmark benchmark::benchmark_main Threads::Threads)
 target_include_directories(parley_engine_bench PRIVATE ${PROJECT_SOURCE_DIR})
 parley_project_target(parley_engine_bench)
 

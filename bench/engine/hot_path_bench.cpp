@@ -2,7 +2,7 @@
 // not already cover (verify/normalize: parley_providers_bench; seal and group commit:
 // parley_storage_bench). Together they show where a regression lives:
 //
-//   HTTP parse -> verify -> normalize -> actor hop(s) -> record encode -> seal -> commit
+//   HTTP parse -> route -> verify -> normalize -> actor hop(s) -> record encode -> seal -> commit
 //
 // and for sends: outbox job encode here, provider request build/answer interpretation in
 // parley_providers_bench.
@@ -20,6 +20,8 @@
 #include <string>
 
 #include "engine/http/request_parse.hpp"
+#include "tenant_api/tenant_routes.hpp"
+#include "webhooks/webhook_routes.hpp"
 #include "parley/actors/views.hpp"
 #include "parley/storage/records.hpp"
 
@@ -56,6 +58,24 @@ void BM_HttpParseWebhook(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * raw.size()));
 }
 BENCHMARK(BM_HttpParseWebhook);
+
+// Routing a webhook through parleyd's whole public table (webhooks, tenant API, sends),
+// as the server does for every request. Handlers are registered but never called, so
+// the services they would use can stay empty.
+void BM_RouteWebhook(benchmark::State& state) {
+  const engine::services svc{};
+  engine::http::router routes;
+  engine::add_webhook_routes(routes, svc);
+  engine::add_tenant_routes(routes, svc);
+  engine::add_send_routes(routes, svc);
+  for (auto _ : state) {
+    auto m = routes.match(engine::http::method::post, "/webhooks/whatsapp/ch_01j9z3k4m5n6p7q8r9s0t1v2w3");
+    if (m.target == nullptr) std::abort();
+    benchmark::DoNotOptimize(m.params.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_RouteWebhook);
 
 storage::message_record sample_message() {
   storage::message_record m;
