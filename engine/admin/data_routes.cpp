@@ -3,7 +3,6 @@
 #include <caf/send.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <map>
 #include <memory>
 
@@ -15,6 +14,7 @@
 #include "parley/json_writer.hpp"
 #include "parley/storage/keys.hpp"
 #include "parley/storage/records.hpp"
+#include "providers/common/time_parse.hpp"
 #include "tenant/tenant_actor.hpp"
 
 namespace parley::engine {
@@ -266,10 +266,7 @@ std::optional<std::int64_t> parse_day(std::string_view text) {
   };
   auto y = digits(0, 4), m = digits(5, 2), d = digits(8, 2);
   if (!y || !m || !d) return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*m)},
-                                         std::chrono::day{static_cast<unsigned>(*d)}};
-  if (!date.ok()) return std::nullopt;  // e.g. 2026-02-30 or month 13
-  return std::chrono::sys_days{date}.time_since_epoch().count();
+  return providers::detail::days_since_epoch(*y, *m, *d);  // nullopt for e.g. 2026-02-30
 }
 
 constexpr std::int64_t max_usage_days = 366;

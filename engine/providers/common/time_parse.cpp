@@ -49,13 +49,9 @@ struct cursor {
 };
 
 std::optional<std::int64_t> to_ms(int y, int mo, int d, int h, int mi, int sec, int ms, int offset_min) noexcept {
-  // The proleptic Gregorian calendar of <chrono>: ok() rejects month 13, April 31st and
-  // February 29th outside leap years.
-  const std::chrono::year_month_day date{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
-                                         std::chrono::day{static_cast<unsigned>(d)}};
-  if (!date.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;  // 60: leap second
-  const std::int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
-  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - static_cast<std::int64_t>(offset_min) * 60;
+  const auto days = days_since_epoch(y, mo, d);
+  if (!days || h > 23 || mi > 59 || sec > 60) return std::nullopt;  // 60: leap second
+  const std::int64_t secs = *days * 86400 + h * 3600 + mi * 60 + sec - static_cast<std::int64_t>(offset_min) * 60;
   return secs * 1000 + ms;
 }
 
@@ -110,6 +106,16 @@ std::string_view word(cursor& c) noexcept {
 }
 
 }  // namespace
+
+std::optional<std::int64_t> days_since_epoch(int y, int m, int d) noexcept {
+  // <chrono>'s calendar; month and day are checked as ints first, since
+  // std::chrono::month and day keep only a byte of what they are given.
+  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(m)},
+                                         std::chrono::day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  return std::chrono::sys_days{date}.time_since_epoch().count();
+}
 
 std::optional<std::int64_t> parse_iso8601_ms(std::string_view s) noexcept {
   cursor c{s};

@@ -7,6 +7,10 @@
 
 namespace parley::engine::providers::detail {
 
+/// Days since 1970-01-01 of a proleptic Gregorian date; nullopt for a date that does
+/// not exist (month 0 or 13, day 0, April 31st, February 29th outside leap years).
+[[nodiscard]] std::optional<std::int64_t> days_since_epoch(int y, int m, int d) noexcept;
+
 /// RFC 3339 / ISO 8601 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`;
 /// 't'/' ' for 'T' and 'z' accepted; without a zone the time is taken as UTC. Fractions
 /// of any length are truncated to milliseconds (Postmark sends 7 digits).
