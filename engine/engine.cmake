@@ -19,4 +19,9 @@ parley_project_target(parley_engine)
 
 add_executable(parleyd main.cpp)
 target_link_libraries(parleyd PRIVATE parley_engine spdlog::spdlog fmt::fmt)
+if(PARLEY_JEMALLOC)
+  # Linked into the executable, jemalloc's malloc and free come before glibc's for the
+  # whole process, RocksDB and the other libraries included.
+  target_link_libraries(parleyd PRIVATE ${PARLEY_JEMALLOC_LIBRARY})
+endif()
 parley_project_target(parleyd)

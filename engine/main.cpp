@@ -10,6 +10,15 @@
 #include "app/secrets.hpp"
 #include "config/config.hpp"
 
+// Options for jemalloc, which release builds link (PARLEY_JEMALLOC); it reads them at its
+// start, before MALLOC_CONF, which can still override them. Its background threads return
+// freed pages to the system while parleyd is idle; without them pages go back only
+// during later allocations, so RSS would stay at its last peak. Unused with glibc's malloc.
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf = "background_thread:true";
+}
+
 int main(int argc, char** argv) {
   using namespace parley::engine;
   std::vector<std::string> args(argv + 1, argv + argc);

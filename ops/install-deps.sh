@@ -9,7 +9,7 @@ packages=(
   clang libclang-rt-14-dev
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  librocksdb-dev
+  librocksdb-dev libjemalloc-dev
   libflatbuffers-dev flatbuffers-compiler
   libssl-dev ca-certificates openssl
   libsimdjson-dev

@@ -1,18 +1,20 @@
 #include "app/metrics.hpp"
 
 #include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
+#include <dlfcn.h>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -65,6 +67,7 @@ class process_collector final : public prometheus::Collectable {
       out.push_back(gauge_family("process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(limit.rlim_cur)));
     }
     out.push_back(gauge_family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", start_time_));
+    collect_heap(out);
     return out;
   }
 
@@ -102,6 +105,40 @@ class process_collector final : public prometheus::Collectable {
     }
     return n >= 3 ? n - 3 : 0;  // ".", ".." and the directory's own fd
   }
+  // The allocator, and with jemalloc (parleyd's release build links it) what its heap
+  // holds. mallctl is looked up at run time, so the figures appear whenever jemalloc
+  // serves the process, linked or preloaded; with glibc's malloc there is only the info.
+  void collect_heap(std::vector<MetricFamily>& out) const {
+    using mallctl_fn = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+    static const auto mallctl = reinterpret_cast<mallctl_fn>(dlsym(RTLD_DEFAULT, "mallctl"));
+    MetricFamily info{
+        "parley_heap_allocator_info", "The memory allocator serving the process (value 1).", MetricType::Gauge, {}};
+    ClientMetric m;
+    m.label.push_back({"allocator", mallctl != nullptr ? "jemalloc" : "glibc"});
+    m.gauge.value = 1;
+    info.metric.push_back(std::move(m));
+    out.push_back(std::move(info));
+    if (mallctl == nullptr) return;
+    std::uint64_t epoch = 1;
+    std::size_t size = sizeof(epoch);
+    if (mallctl("epoch", &epoch, &size, &epoch, size) != 0) return;  // refreshes the statistics
+    auto read = [&](const char* name) -> std::optional<double> {
+      std::size_t value = 0;
+      std::size_t n = sizeof(value);
+      if (mallctl(name, &value, &n, nullptr, 0) != 0) return std::nullopt;
+      return static_cast<double>(value);
+    };
+    if (auto v = read("stats.allocated")) {
+      out.push_back(
+          gauge_family("parley_heap_allocated_bytes", "Bytes the application holds allocated (jemalloc).", *v));
+    }
+    if (auto v = read("stats.resident")) {
+      out.push_back(gauge_family(
+          "parley_heap_resident_bytes",
+          "Bytes of physical memory the allocator holds, freed pages not yet returned included (jemalloc).", *v));
+    }
+  }
+
   double start_time_ = 0;
 };
 

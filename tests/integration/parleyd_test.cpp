@@ -75,6 +75,38 @@ TEST_F(Parleyd, StartsServesAdminRoutesAndExitsZeroOnSigterm) {
   EXPECT_EQ(p->wait_exit(start_timeout_ms), 0) << read_file(log_path());
 }
 
+// The allocator parleyd was built with (PARLEY_JEMALLOC) serves it and says so in
+// /metrics; with jemalloc, its heap figures are there too and malloc_conf took effect
+// (its background thread, which returns idle pages, runs).
+TEST_F(Parleyd, ReportsTheAllocatorItRunsOn) {
+  auto p = start();
+  auto ready = await_ready(*p);
+  auto metrics = http_request(ready.admin_addr, "GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  ASSERT_EQ(metrics->status, 200);
+  const std::string allocator = PARLEYD_ALLOCATOR;
+  EXPECT_NE(metrics->body.find("parley_heap_allocator_info{allocator=\"" + allocator + "\"} 1"), std::string::npos)
+      << metrics->body;
+  auto value_of = [&](const std::string& name) -> double {
+    auto at = metrics->body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics->body.substr(at + name.size() + 2));
+  };
+  if (allocator == "jemalloc") {
+    EXPECT_GT(value_of("parley_heap_allocated_bytes"), 1e6);  // RocksDB's arenas alone are more
+    EXPECT_GE(value_of("parley_heap_resident_bytes"), value_of("parley_heap_allocated_bytes"));
+    bool background = false;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(p->pid()) + "/task")) {
+      if (read_file(task.path().string() + "/comm").starts_with("jemalloc_bg_thd")) background = true;
+    }
+    EXPECT_TRUE(background) << "malloc_conf's background_thread:true was not applied";
+  } else {
+    EXPECT_EQ(metrics->body.find("parley_heap_allocated_bytes"), std::string::npos);
+  }
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait_exit(start_timeout_ms), 0) << read_file(log_path());
+}
+
 // Every thread of parleyd's own is named (what `top -H` and perf show); --io-threads 3
 // gives three I/O threads, and requests on several connections at once are all answered.
 TEST_F(Parleyd, NamesItsThreadsAndRunsTheIoThreadsItIsGiven) {
