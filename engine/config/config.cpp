@@ -12,9 +12,7 @@
 
 namespace parley::engine {
 
-std::size_t default_actor_threads() noexcept {
-  return std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2);
-}
+std::size_t half_the_cores() noexcept { return std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2); }
 
 namespace {
 
@@ -333,7 +331,8 @@ result<parse_outcome> parse_config(const std::vector<std::string>& args, const e
   app.add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert (env PARLEY_TLS_KEY)");
   app.add_option("--max-body-bytes", flags.max_body_bytes, "largest request body accepted (env PARLEY_MAX_BODY_BYTES, default 1048576)");
   app.add_option("--dedup-window-hours", flags.dedup_window_hours, "how long provider message ids are remembered (env PARLEY_DEDUP_WINDOW_HOURS, default 168)");
-  app.add_option("--io-threads", flags.io_threads, "HTTP I/O threads (env PARLEY_IO_THREADS, default 2)");
+  app.add_option("--io-threads", flags.io_threads,
+                 "HTTP I/O threads (env PARLEY_IO_THREADS, default half the CPU cores, at least 1)");
   app.add_option("--actor-threads", flags.actor_threads,
                  "actor scheduler threads (env PARLEY_ACTOR_THREADS, default half the CPU cores, at least 1)");
   app.add_option("--max-webhooks-in-flight", flags.max_webhooks_in_flight,

@@ -24,8 +24,9 @@ struct listen_address {
 
 enum class durability_mode : std::uint8_t { sync, async };
 
-/// The default number of actor scheduler threads on this machine.
-[[nodiscard]] std::size_t default_actor_threads() noexcept;
+/// Half this machine's CPU cores, at least one: the default number of HTTP I/O threads
+/// and of actor scheduler threads.
+[[nodiscard]] std::size_t half_the_cores() noexcept;
 
 /// Everything parleyd can be told. Defaults are the embedded ones of API.md.
 struct config {
@@ -42,11 +43,14 @@ struct config {
   std::optional<std::string> tls_key;
   std::size_t max_body_bytes = 1u << 20;
   std::uint32_t dedup_window_hours = 168;
-  std::size_t io_threads = 2;
+  /// Half the CPU cores, at least one. On 2 cores one I/O thread answers more webhooks
+  /// than two at less CPU each, and its tail at half load is shorter (BENCHMARKS.md,
+  /// 2026-12-04).
+  std::size_t io_threads = half_the_cores();
   /// Half the CPU cores, at least one: the conversation actors are a fifth of the work
   /// per webhook, and on 2 cores a second scheduler thread only adds wake-ups (W1 with one:
   /// +7% webhooks/s, -10% CPU per webhook; BENCHMARKS.md).
-  std::size_t actor_threads = default_actor_threads();
+  std::size_t actor_threads = half_the_cores();
   std::size_t reader_threads = 2;
   std::uint64_t max_webhooks_in_flight = 16'384;  ///< accepted, unanswered webhooks; past it: 503
   std::uint32_t conversation_idle_seconds = 60;  ///< passivate conversations idle this long

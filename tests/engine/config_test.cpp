@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "support/temp_dir.hpp"
 
@@ -31,6 +33,11 @@ TEST(Config, DefaultsAreTheEmbeddedOnes) {
   EXPECT_EQ(c.dedup_window_hours, 168u);
   EXPECT_EQ(c.cache_mib, 64u);
   EXPECT_FALSE(c.tls_cert.has_value());
+  // Thread counts follow the machine: half its cores, never none.
+  const std::size_t half = std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2);
+  EXPECT_EQ(c.io_threads, half);
+  EXPECT_EQ(c.actor_threads, half);
+  EXPECT_GE(c.io_threads, 1u);
 }
 
 TEST(Config, FlagsBeatEnvironmentWhichBeatsTheFile) {
